@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# A shell script that must leave with its file written: it waits for the run.
+#   usage: examples/example.sh path/to/export   (module path without .so)
+set -euo pipefail
+module=${1:-build/export}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sqlite3 "$work/app.db" "CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 'x'), (2, 'y, z');"
+sqlite3 -cmd ".load $module" "$work/app.db" <<'SQL'
+INSERT INTO exports(name, source) VALUES ('t', 't');
+SELECT export_wait(export_run('t', '[]'));
+SQL
+cat "$work/app.db-exports/t-1.csv"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every example as a test: the demo, the shell script, the Python script, and the C++
+# program built against the installed static library (cmake --install + find_package).
+set -euo pipefail
+src=${EXPORT_SOURCE_DIR:?}
+build=${EXPORT_BUILD_DIR:?}
+stem=${EXPORT_MODULE_STEM:?}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pre=${EXPORT_PRELOAD:+LD_PRELOAD=$EXPORT_PRELOAD}
+
+echo "--- examples/demo.sh"
+out=$(env $pre DEMO_DIR="$work/demo" bash -c "mkdir -p $work/demo && bash $src/examples/demo.sh $stem")
+echo "$out"
+grep -q "COMPLETE" <<<"$out"
+grep -q '^id,customer,total,note' <<<"$out"
+
+echo "--- examples/example.sh"
+out=$(env $pre bash "$src/examples/example.sh" "$stem")
+echo "$out"
+[ "$out" = "$(printf 'COMPLETE\na,b\n1,x\n2,"y, z"')" ]
+
+echo "--- examples/example.py"
+env $pre "${EXPORT_PYTHON:-/usr/bin/python3}" "$src/examples/example.py" "$stem"
+
+echo "--- examples/cpp (installed static library, find_package)"
+cmake_cmd=${CMAKE_COMMAND:-cmake}
+"$cmake_cmd" --install "$build" --prefix "$work/prefix" >/dev/null
+flags=""
+case "${EXPORT_SANITIZE:-}" in
+  *address*) flags="-fsanitize=address,undefined" ;;
+  *thread*) flags="-fsanitize=thread" ;;
+esac
+"$cmake_cmd" -S "$src/examples/cpp" -B "$work/cpp" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
+"$cmake_cmd" --build "$work/cpp" >/dev/null
+(cd "$work" && ./cpp/export_example "$work/app.db") | tee "$work/cpp.out"
+grep -q "status=COMPLETE" "$work/cpp.out"
+grep -q "row_count=3" "$work/cpp.out"
+echo "examples: all passed"

@@ -1,0 +1,236 @@
+// options.cpp: parse, validate and show the options of a definition (SPEC section 6).
+#include "options.h"
+
+#include <fmt/format.h>
+
+#include "common.h"
+#include "errors.h"
+#include "util.h"
+
+namespace sqlexport {
+
+using nlohmann::json;
+
+namespace {
+
+const char *const kOptionNames[] = {"header",        "delimiter",    "null",          "force_quote", "line_ending",
+                                    "blob",          "bom",          "formula_escape", "order_by",   "max_rows",
+                                    "file_max_rows", "file_max_bytes", "compression", "expires_days", "output_name",
+                                    "exclusive",     "date_column"};
+
+[[noreturn]] void bad(const std::string &msg) { throw ExportError(Code::invalid_request, msg); }
+
+std::string all_option_names() {
+  std::string out;
+  for (const char *n : kOptionNames) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+bool get_bool(const json &v, const char *name) {
+  if (!v.is_boolean()) bad(fmt::format("option '{}' must be true or false, not {}", name, v.dump()));
+  return v.get<bool>();
+}
+
+int64_t get_count(const json &v, const char *name) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 0)
+    bad(fmt::format("option '{}' must be an integer >= 0 (0 = no limit), not {}", name, v.dump()));
+  return v.get<int64_t>();
+}
+
+std::string get_string(const json &v, const char *name) {
+  if (!v.is_string()) bad(fmt::format("option '{}' must be a string, not {}", name, v.dump()));
+  return v.get<std::string>();
+}
+
+std::string column_of(const json &v, const char *what, const std::vector<std::string> &columns) {
+  if (!v.is_string()) bad(fmt::format("{} must be a column name, not {}", what, v.dump()));
+  int i = find_column(columns, v.get<std::string>());
+  if (i < 0)
+    bad(fmt::format("{} names column '{}', which is not in the source; columns are {}", what, v.get<std::string>(),
+                    join_names(columns)));
+  return columns[static_cast<size_t>(i)];
+}
+
+}  // namespace
+
+Format parse_format(const std::string &text) {
+  if (text == "csv") return Format::csv;
+  if (text == "tsv") return Format::tsv;
+  if (text == "jsonl") return Format::jsonl;
+  bad(fmt::format("format '{}' is not supported; expected csv, tsv or jsonl", text));
+}
+
+const char *format_name(Format f) noexcept {
+  switch (f) {
+    case Format::csv: return "csv";
+    case Format::tsv: return "tsv";
+    case Format::jsonl: return "jsonl";
+  }
+  return "csv";
+}
+
+const char *format_extension(Format f) noexcept { return format_name(f); }
+
+int find_column(const std::vector<std::string> &columns, const std::string &name) {
+  for (size_t i = 0; i < columns.size(); ++i)
+    if (sqlite3_stricmp(columns[i].c_str(), name.c_str()) == 0) return static_cast<int>(i);
+  return -1;
+}
+
+std::string join_names(const std::vector<std::string> &names) {
+  std::string out;
+  for (const auto &n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+Options parse_options(const std::string &json_text, Format format, const std::string &definition_name,
+                      const std::vector<std::string> &columns) {
+  Options o;
+  if (format == Format::tsv) o.delimiter = '\t';
+  o.output_name = definition_name;
+  json in;
+  if (!json_text.empty()) {
+    in = parse_json_text(json_text, "options");
+    if (!in.is_null() && !in.is_object()) bad(fmt::format("options must be a JSON object, not {}", in.dump()));
+  }
+  bool name_given = false;
+  if (in.is_object()) {
+    for (auto it = in.begin(); it != in.end(); ++it) {
+      const std::string &k = it.key();
+      const json &v = it.value();
+      if (k == "header") {
+        o.header = get_bool(v, "header");
+      } else if (k == "delimiter") {
+        std::string d = get_string(v, "delimiter");
+        if (d.size() != 1 || static_cast<unsigned char>(d[0]) >= 0x80 || d[0] == '"' || d[0] == '\r' || d[0] == '\n' ||
+            d[0] == '\0')
+          bad(fmt::format("option 'delimiter' must be one ASCII character other than a quote, CR or LF, not {}",
+                          v.dump()));
+        o.delimiter = d[0];
+      } else if (k == "null") {
+        o.null_text = get_string(v, "null");
+      } else if (k == "force_quote") {
+        if (v.is_boolean()) {
+          o.force_quote_all = v.get<bool>();
+        } else if (v.is_array()) {
+          for (const auto &c : v) o.force_quote_columns.push_back(column_of(c, "option 'force_quote'", columns));
+        } else {
+          bad(fmt::format("option 'force_quote' must be true, false or an array of column names, not {}", v.dump()));
+        }
+      } else if (k == "line_ending") {
+        std::string le = get_string(v, "line_ending");
+        if (le != "\n" && le != "\r\n") bad(fmt::format("option 'line_ending' must be \"\\n\" or \"\\r\\n\", not {}", v.dump()));
+        o.line_ending = le;
+      } else if (k == "blob") {
+        std::string b = get_string(v, "blob");
+        if (b == "hex") o.blob = Options::Blob::hex;
+        else if (b == "base64") o.blob = Options::Blob::base64;
+        else bad(fmt::format("option 'blob' must be \"hex\" or \"base64\", not {}", v.dump()));
+      } else if (k == "bom") {
+        o.bom = get_bool(v, "bom");
+      } else if (k == "formula_escape") {
+        o.formula_escape = get_bool(v, "formula_escape");
+      } else if (k == "order_by") {
+        if (!v.is_array() && !v.is_null())
+          bad(fmt::format("option 'order_by' must be an array of column names or {{\"column\": c, \"desc\": true}}, not {}",
+                          v.dump()));
+        if (v.is_array()) {
+          for (const auto &item : v) {
+            OrderKey key;
+            if (item.is_object()) {
+              for (auto f = item.begin(); f != item.end(); ++f)
+                if (f.key() != "column" && f.key() != "desc")
+                  bad(fmt::format("option 'order_by' has unknown key '{}'; expected column, desc", f.key()));
+              if (!item.contains("column")) bad("option 'order_by' item needs \"column\"");
+              key.column = column_of(item["column"], "option 'order_by'", columns);
+              if (item.contains("desc")) key.desc = get_bool(item["desc"], "order_by.desc");
+            } else {
+              key.column = column_of(item, "option 'order_by'", columns);
+            }
+            o.order_by.push_back(key);
+          }
+        }
+      } else if (k == "max_rows") {
+        o.max_rows = get_count(v, "max_rows");
+      } else if (k == "file_max_rows") {
+        o.file_max_rows = get_count(v, "file_max_rows");
+      } else if (k == "file_max_bytes") {
+        o.file_max_bytes = get_count(v, "file_max_bytes");
+      } else if (k == "compression") {
+        std::string c = get_string(v, "compression");
+        if (c == "none") o.compression = Options::Compression::none;
+        else if (c == "gzip") o.compression = Options::Compression::gzip;
+        else bad(fmt::format("option 'compression' must be \"none\" or \"gzip\", not {}", v.dump()));
+      } else if (k == "expires_days") {
+        if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 36500)
+          bad(fmt::format("option 'expires_days' must be an integer from 1 to 36500, not {}", v.dump()));
+        o.expires_days = v.get<int64_t>();
+      } else if (k == "output_name") {
+        o.output_name = get_string(v, "output_name");
+        name_given = true;
+      } else if (k == "exclusive") {
+        o.exclusive = get_bool(v, "exclusive");
+      } else if (k == "date_column") {
+        if (!v.is_null()) o.date_column = column_of(v, "option 'date_column'", columns);
+      } else {
+        bad(fmt::format("unknown option '{}'; options are {}", k, all_option_names()));
+      }
+    }
+  }
+  // File names come only from output_name, so it is confined to a safe alphabet.
+  const std::string &n = o.output_name;
+  bool ok = !n.empty() && n.size() <= 200 && n[0] != '.';
+  for (char c : n)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      ok = false;
+  if (!ok) {
+    if (name_given)
+      bad(fmt::format("option 'output_name' must be 1 to 200 letters, digits, '.', '_' or '-', not starting with '.', not {}",
+                      json(n).dump()));
+    bad(fmt::format("the name {} cannot be used as a file name; give option 'output_name' (1 to 200 letters, digits, '.', "
+                    "'_' or '-', not starting with '.')",
+                    json(n).dump()));
+  }
+  return o;
+}
+
+json Options::to_json() const {
+  json j = json::object();
+  j["header"] = header;
+  j["delimiter"] = std::string(1, delimiter);
+  j["null"] = null_text;
+  if (!force_quote_columns.empty()) j["force_quote"] = force_quote_columns;
+  else j["force_quote"] = force_quote_all;
+  j["line_ending"] = line_ending;
+  j["blob"] = blob == Blob::hex ? "hex" : "base64";
+  j["bom"] = bom;
+  j["formula_escape"] = formula_escape;
+  if (order_by.empty()) {
+    j["order_by"] = nullptr;
+  } else {
+    json arr = json::array();
+    for (const auto &k : order_by) {
+      if (k.desc) arr.push_back(json{{"column", k.column}, {"desc", true}});
+      else arr.push_back(k.column);
+    }
+    j["order_by"] = arr;
+  }
+  j["max_rows"] = max_rows;
+  j["file_max_rows"] = file_max_rows;
+  j["file_max_bytes"] = file_max_bytes;
+  j["compression"] = compression == Compression::none ? "none" : "gzip";
+  j["expires_days"] = expires_days;
+  j["output_name"] = output_name;
+  j["exclusive"] = exclusive;
+  if (date_column.empty()) j["date_column"] = nullptr;
+  else j["date_column"] = date_column;
+  return j;
+}
+
+}  // namespace sqlexport

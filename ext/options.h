@@ -1,0 +1,60 @@
+// options.h: the options of a definition (SPEC section 6), parsed and validated from JSON,
+// and shown back with every default filled in.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sqlexport {
+
+enum class Format { csv, tsv, jsonl };
+
+// Parse "csv", "tsv" or "jsonl"; throws ExportError(invalid_request) naming the value.
+Format parse_format(const std::string &text);
+const char *format_name(Format f) noexcept;
+// File extension without the dot: "csv", "tsv", "jsonl".
+const char *format_extension(Format f) noexcept;
+
+struct OrderKey {
+  std::string column;  // as spelled in the source
+  bool desc = false;
+};
+
+struct Options {
+  bool header = true;
+  char delimiter = ',';  // tsv: '\t'
+  std::string null_text;
+  bool force_quote_all = false;
+  std::vector<std::string> force_quote_columns;  // source spelling
+  std::string line_ending = "\n";
+  enum class Blob { hex, base64 } blob = Blob::hex;
+  bool bom = false;
+  bool formula_escape = false;
+  std::vector<OrderKey> order_by;  // empty: the default order (rowid, or every column)
+  int64_t max_rows = 0;
+  int64_t file_max_rows = 0;
+  int64_t file_max_bytes = 0;
+  enum class Compression { none, gzip } compression = Compression::none;
+  int64_t expires_days = 60;
+  std::string output_name;  // filled with the definition's name when not given
+  bool exclusive = true;
+  std::string date_column;  // empty: none
+
+  // Every option with its value, defaults included, as stored in exports.options.
+  nlohmann::json to_json() const;
+};
+
+// Parse and validate options JSON text (empty or "null": all defaults). columns are the
+// source's columns, against which force_quote, order_by and date_column are checked.
+// Throws ExportError(invalid_request) with a message naming the option and what is accepted.
+Options parse_options(const std::string &json_text, Format format, const std::string &definition_name,
+                      const std::vector<std::string> &columns);
+
+// Find name among columns, ignoring ASCII case as SQLite does; returns the index or -1.
+int find_column(const std::vector<std::string> &columns, const std::string &name);
+// "a, b, c": the column list used in error messages.
+std::string join_names(const std::vector<std::string> &names);
+
+}  // namespace sqlexport

@@ -1,0 +1,373 @@
+// output.cpp: atomic, confined output files (SPEC section 7, guarantees 5 and 7).
+//
+// The folder
+//   OutputDir creates the folder's last component if missing (mode 0755) and opens it with
+//   O_DIRECTORY|O_NOFOLLOW: a symlink there is refused ("is a symbolic link"). Every later
+//   call is relative to that descriptor, so renaming or replacing the path afterwards cannot
+//   redirect the files.
+//
+// A file's life
+//   1. openat(dir, ".<final>.<tag>.tmp", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0644):
+//      never reuses or follows anything already there.
+//   2. write(): bytes are gzip-compressed when asked (zlib, gzip wrapper, default level) and
+//      collected in a 1 MiB buffer written in whole chunks; short writes and EINTR are retried.
+//      SHA-256 runs over the bytes as they reach the disk.
+//   3. commit(): finish the gzip stream, flush, fsync, close, renameat to the final name (this
+//      replaces a file or symlink there without following it), fsync the folder.
+//   A failure at any step throws ExportError(io_error) with the message
+//       "<what> '<full path>': <system error>"
+//   e.g. "write '/data/app.db-exports/.orders-1.csv.Ab3.tmp': No space left on device", and
+//   removes the temporary file first, so a failed file leaves nothing behind. An fsync error
+//   is final (never retried: the kernel may already have dropped the data). A failure of the
+//   folder's fsync after the rename also removes the final file: its name may not be durable
+//   and the run that made it is failing. If the unlink itself fails, the leftover is a
+//   ".<final>.<tag>.tmp" that OutputDir::remove_temporaries() clears later.
+//   An OutputFile that is destroyed without commit() removes its temporary file.
+//
+// Testing: every call that can fail goes through FileSystem, which tests replace to make the
+// Nth call fail. Listing the folder (remove_temporaries) uses the real calls directly.
+#include "output.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "errors.h"
+
+namespace sqlexport {
+
+namespace {
+
+constexpr size_t kBufferSize = 1 << 20;
+
+// The two variants of strerror_r (GNU returns the text, POSIX fills the buffer).
+[[maybe_unused]] const char *strerror_pick(int rc, const char *buf) { return rc == 0 ? buf : "unknown error"; }
+[[maybe_unused]] const char *strerror_pick(const char *text, const char *) { return text; }
+
+// The system's text for an errno value, thread-safely.
+std::string error_text(int err) {
+  char buf[256] = {};
+  return strerror_pick(strerror_r(err, buf, sizeof buf), buf);
+}
+
+// True when name can only denote an entry directly inside a folder.
+bool plain_name(const std::string &name) noexcept {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos;
+}
+
+std::atomic<FileSystem *> g_test_fs{nullptr};
+
+}  // namespace
+
+// ---- FileSystem: the real calls ----
+
+int FileSystem::open_dir(const char *path) { return ::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); }
+int FileSystem::mkdir(const char *path, mode_t mode) { return ::mkdir(path, mode); }
+int FileSystem::openat(int dirfd, const char *name, int flags, mode_t mode) { return ::openat(dirfd, name, flags, mode); }
+ssize_t FileSystem::write(int fd, const void *buf, size_t n) { return ::write(fd, buf, n); }
+int FileSystem::fsync(int fd) { return ::fsync(fd); }
+int FileSystem::close(int fd) { return ::close(fd); }
+int FileSystem::renameat(int dirfd, const char *from, const char *to) { return ::renameat(dirfd, from, dirfd, to); }
+int FileSystem::unlinkat(int dirfd, const char *name) { return ::unlinkat(dirfd, name, 0); }
+
+FileSystem &file_system() {
+  static FileSystem real;
+  FileSystem *fs = g_test_fs.load(std::memory_order_acquire);
+  return fs ? *fs : real;
+}
+
+void set_file_system_for_testing(FileSystem *fs) { g_test_fs.store(fs, std::memory_order_release); }
+
+// ---- OutputDir ----
+
+OutputDir::OutputDir(std::string path) : path_(std::move(path)) {
+  FileSystem &fs = file_system();
+  int err = 0;
+  if (fs.mkdir(path_.c_str(), 0755) != 0 && errno != EEXIST) err = errno;
+  if (err == 0) {
+    fd_ = fs.open_dir(path_.c_str());
+    if (fd_ < 0) err = errno;
+  }
+  if (err == 0) return;
+  // O_NOFOLLOW|O_DIRECTORY on a symlink gives ELOOP or, on Linux, ENOTDIR.
+  struct stat st {};
+  bool is_link = err == ELOOP || (err == ENOTDIR && ::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode));
+  throw ExportError(Code::io_error, "cannot open output folder '" + path_ +
+                                        "': " + (is_link ? std::string("is a symbolic link") : error_text(err)));
+}
+
+OutputDir::~OutputDir() {
+  if (fd_ >= 0) file_system().close(fd_);
+}
+
+std::string OutputDir::full_path(std::string_view name) const {
+  std::string out = path_;
+  if (out.empty() || out.back() != '/') out += '/';
+  out += name;
+  return out;
+}
+
+int OutputDir::remove_temporaries(const std::function<bool(const std::string &tag)> &is_stale) noexcept {
+  try {
+    // A fresh descriptor for ".": its own read position, and the listing never leaves the folder.
+    int list_fd = ::openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (list_fd < 0) return 0;
+    DIR *d = ::fdopendir(list_fd);
+    if (!d) {
+      ::close(list_fd);
+      return 0;
+    }
+    std::vector<std::string> stale;
+    while (dirent *e = ::readdir(d)) {
+      std::string name = e->d_name;
+      // ".<final>.<tag>.tmp": the tag is what follows the last '.' before ".tmp".
+      constexpr std::string_view kSuffix = ".tmp";
+      if (name.size() < 1 + 1 + 1 + 1 + kSuffix.size() || name[0] != '.' ||
+          name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
+        continue;
+      std::string middle = name.substr(1, name.size() - 1 - kSuffix.size());
+      size_t dot = middle.rfind('.');
+      if (dot == std::string::npos || dot == 0 || dot + 1 == middle.size()) continue;
+      if (is_stale(middle.substr(dot + 1))) stale.push_back(std::move(name));
+    }
+    ::closedir(d);
+    int removed = 0;
+    for (const auto &name : stale)
+      if (file_system().unlinkat(fd_, name.c_str()) == 0) ++removed;
+    return removed;
+  } catch (...) {
+    return 0;
+  }
+}
+
+void OutputDir::remove_file(const std::string &name) noexcept {
+  if (!plain_name(name)) return;
+  file_system().unlinkat(fd_, name.c_str());  // ENOENT and other errors: nothing to do
+}
+
+// ---- OutputFile ----
+
+// The file's stream state; a member so that it reaches OutputFile's private fields.
+struct OutputFile::State {
+  struct Deflater {  // owns a zlib stream
+    z_stream zs{};
+    bool active = false;
+    ~Deflater() {
+      if (active) deflateEnd(&zs);
+    }
+  };
+  struct MdFree {
+    void operator()(EVP_MD_CTX *c) const noexcept { EVP_MD_CTX_free(c); }
+  };
+
+  bool gzip = false;
+  bool temp_exists = false;  // we created the temporary file and it has not been renamed or removed
+  Deflater deflater;
+  std::unique_ptr<EVP_MD_CTX, MdFree> sha;
+  std::unique_ptr<char[]> buf;
+  size_t used = 0;
+  std::string sha_hex;  // set by commit()
+
+  // Remove the file's traces, then throw io_error "<what> '<path>': <reason>".
+  [[noreturn]] static void fail(OutputFile &f, const std::string &what, const std::string &reason) {
+    f.discard();
+    throw ExportError(Code::io_error, what + ": " + reason);
+  }
+  [[noreturn]] static void fail_errno(OutputFile &f, const char *what, int err) {
+    fail(f, std::string(what) + " '" + f.dir_.full_path(f.temp_name_) + "'", error_text(err));
+  }
+  // Throw unless the file is open for writing.
+  static void check_open(const OutputFile &f, const char *what) {
+    if (f.committed_ || f.fd_ < 0)
+      throw ExportError(Code::internal, std::string(what) + " '" + f.dir_.full_path(f.temp_name_) +
+                                            "': the file was already " + (f.committed_ ? "committed" : "discarded"));
+  }
+  // Write out the buffered bytes.
+  static void flush(OutputFile &f) {
+    State &s = *f.state_;
+    if (s.used == 0) return;
+    f.write_disk(s.buf.get(), s.used);
+    s.used = 0;
+  }
+  // Run deflate over the pending input with flush mode, writing out the buffer whenever full.
+  static void deflate_all(OutputFile &f, int mode) {
+    State &s = *f.state_;
+    z_stream &zs = s.deflater.zs;
+    for (;;) {
+      zs.next_out = reinterpret_cast<Bytef *>(s.buf.get() + s.used);
+      zs.avail_out = static_cast<uInt>(kBufferSize - s.used);
+      int rc = deflate(&zs, mode);
+      s.used = kBufferSize - zs.avail_out;
+      if (rc == Z_STREAM_END) return;
+      if (rc != Z_OK && rc != Z_BUF_ERROR)
+        fail(f, "compress '" + f.dir_.full_path(f.temp_name_) + "'", zs.msg ? zs.msg : "zlib error " + std::to_string(rc));
+      // Without Z_FINISH, room left over means all input was consumed.
+      if (mode == Z_NO_FLUSH && zs.avail_out != 0) return;
+      if (s.used == kBufferSize) flush(f);
+    }
+  }
+};
+
+OutputFile::OutputFile(OutputDir &dir, std::string final_name, const std::string &tag, bool gzip)
+    : dir_(dir), final_name_(std::move(final_name)) {
+  if (!plain_name(final_name_) || !plain_name(tag))
+    throw ExportError(Code::internal, "bad output file name '" + final_name_ + "' or tag '" + tag + "'");
+  temp_name_ = "." + final_name_ + "." + tag + ".tmp";
+  auto state = std::make_unique<State>();
+  state->gzip = gzip;
+  state->buf = std::make_unique<char[]>(kBufferSize);
+  state->sha.reset(EVP_MD_CTX_new());
+  if (!state->sha || EVP_DigestInit_ex(state->sha.get(), EVP_sha256(), nullptr) != 1)
+    throw ExportError(Code::internal, "cannot start SHA-256 for '" + dir_.full_path(temp_name_) + "'");
+  if (gzip) {
+    if (deflateInit2(&state->deflater.zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      throw ExportError(Code::internal, "cannot start gzip for '" + dir_.full_path(temp_name_) + "'");
+    state->deflater.active = true;
+  }
+  fd_ = file_system().openat(dir_.fd(), temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    int err = errno;  // nothing of ours exists yet: a file already at the temp name is not ours to remove
+    throw ExportError(Code::io_error, "create '" + dir_.full_path(temp_name_) + "': " + error_text(err));
+  }
+  state->temp_exists = true;
+  state_ = std::move(state);
+}
+
+OutputFile::~OutputFile() {
+  if (!committed_) discard();
+}
+
+void OutputFile::write_disk(const char *p, size_t n) {
+  FileSystem &fs = file_system();
+  while (n > 0) {
+    size_t chunk = n < (size_t{1} << 30) ? n : (size_t{1} << 30);
+    ssize_t w = fs.write(fd_, p, chunk);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      State::fail_errno(*this, "write", errno);
+    }
+    if (w == 0) State::fail_errno(*this, "write", EIO);  // no progress: do not spin
+    size_t done = static_cast<size_t>(w);
+    EVP_DigestUpdate(state_->sha.get(), p, done);
+    disk_bytes_ += done;
+    p += done;
+    n -= done;
+  }
+}
+
+void OutputFile::write(std::string_view bytes) {
+  State::check_open(*this, "write");
+  State &s = *state_;
+  input_bytes_ += bytes.size();
+  const char *p = bytes.data();
+  size_t n = bytes.size();
+  if (s.gzip) {
+    z_stream &zs = s.deflater.zs;
+    while (n > 0) {
+      size_t take = n < (size_t{1} << 30) ? n : (size_t{1} << 30);
+      zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(p));
+      zs.avail_in = static_cast<uInt>(take);
+      State::deflate_all(*this, Z_NO_FLUSH);
+      p += take;
+      n -= take;
+    }
+    return;
+  }
+  if (s.used + n <= kBufferSize) {
+    std::memcpy(s.buf.get() + s.used, p, n);
+    s.used += n;
+    if (s.used == kBufferSize) State::flush(*this);
+    return;
+  }
+  // Top up the buffer, write it, then write whole buffers' worth directly and keep the rest.
+  size_t room = kBufferSize - s.used;
+  if (s.used > 0) {
+    std::memcpy(s.buf.get() + s.used, p, room);
+    s.used = kBufferSize;
+    State::flush(*this);
+    p += room;
+    n -= room;
+  }
+  if (n >= kBufferSize) {
+    size_t direct = n - n % kBufferSize;
+    write_disk(p, direct);
+    p += direct;
+    n -= direct;
+  }
+  std::memcpy(s.buf.get(), p, n);
+  s.used = n;
+}
+
+void OutputFile::commit() {
+  State::check_open(*this, "commit");
+  State &s = *state_;
+  FileSystem &fs = file_system();
+  if (s.gzip) {
+    s.deflater.zs.next_in = nullptr;
+    s.deflater.zs.avail_in = 0;
+    State::deflate_all(*this, Z_FINISH);
+  }
+  State::flush(*this);
+  if (fs.fsync(fd_) != 0) State::fail_errno(*this, "fsync", errno);  // final: never retried
+  int rc = fs.close(fd_);
+  int err = errno;
+  fd_ = -1;  // released even when close reports an error
+  // After a successful fsync, EINTR from close loses nothing (Linux has released the descriptor).
+  if (rc != 0 && err != EINTR) State::fail_errno(*this, "close", err);
+  std::string final_path = dir_.full_path(final_name_);
+  if (fs.renameat(dir_.fd(), temp_name_.c_str(), final_name_.c_str()) != 0) {
+    err = errno;
+    State::fail(*this, "rename '" + dir_.full_path(temp_name_) + "' to '" + final_path + "'", error_text(err));
+  }
+  s.temp_exists = false;
+  if (fs.fsync(dir_.fd()) != 0) {
+    err = errno;
+    fs.unlinkat(dir_.fd(), final_name_.c_str());  // its name may not be durable: the run fails without it
+    State::fail(*this, "fsync folder '" + dir_.path() + "'", error_text(err));
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(s.sha.get(), digest, &len);
+  static const char kHex[] = "0123456789abcdef";
+  s.sha_hex.clear();
+  for (unsigned int i = 0; i < len; ++i) {
+    s.sha_hex += kHex[digest[i] >> 4];
+    s.sha_hex += kHex[digest[i] & 15];
+  }
+  // Release what the stream no longer needs; the digest stays.
+  s.buf.reset();
+  s.sha.reset();
+  if (s.deflater.active) {
+    deflateEnd(&s.deflater.zs);
+    s.deflater.active = false;
+  }
+  committed_ = true;
+}
+
+void OutputFile::discard() noexcept {
+  if (committed_) return;
+  FileSystem &fs = file_system();
+  if (fd_ >= 0) {
+    fs.close(fd_);
+    fd_ = -1;
+  }
+  if (state_ && state_->temp_exists) {
+    fs.unlinkat(dir_.fd(), temp_name_.c_str());
+    state_->temp_exists = false;
+  }
+}
+
+std::string OutputFile::sha256_hex() const { return state_ ? state_->sha_hex : std::string(); }
+
+}  // namespace sqlexport

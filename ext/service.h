@@ -1,0 +1,71 @@
+// service.h: the export service a connection starts when it loads the extension.
+//
+// One Service per connection that loaded the extension (state belongs to that connection, not
+// to globals). It owns the worker threads; each worker opens its own connections to the same
+// database file through the same VFS and never touches the application's connection. The
+// Service is destroyed when the connection closes (SQLite calls the destructors of the
+// extension's functions), which stops and joins the workers within about a second.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace sqlexport {
+
+class Worker;
+
+struct ServiceConfig {
+  std::string output_dir;  // "" = none (in-memory database without a configured folder)
+  int64_t lease_ms = 15000;
+  int max_attempts = 3;
+};
+
+class Service {
+ public:
+  // The service of app_db's main database; no worker runs until start().
+  explicit Service(sqlite3 *app_db);
+  // Start the default number of workers (1) when other connections can open the database.
+  void start();
+  ~Service();
+  Service(const Service &) = delete;
+  Service &operator=(const Service &) = delete;
+
+  // Stop and join every worker; runs in flight are interrupted and queued again. Idempotent.
+  void shutdown() noexcept;
+
+  // The database file workers open ("" for a private in-memory database) and its VFS.
+  const std::string &db_path() const noexcept { return db_path_; }
+  const std::string &vfs_name() const noexcept { return vfs_name_; }
+  // True when other connections can open this database (a file or a shared memdb).
+  bool shareable() const noexcept { return !db_path_.empty(); }
+
+  ServiceConfig config() const;
+  void set_output_dir(const std::string &dir);
+  void set_lease_ms(int64_t ms);
+  int workers() const;
+  // Start or stop workers so that n run. Throws ExportError(not_admissible) for n > 0 on a
+  // database other connections cannot open.
+  void set_workers(int n);
+
+ private:
+  std::string db_path_;
+  std::string vfs_name_;
+  mutable std::mutex mu_;
+  ServiceConfig config_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  int next_worker_index_ = 0;
+};
+
+// Wake every worker of the process to look for work now (a run was requested or aborted).
+void wake_workers() noexcept;
+
+// Called by the entry point: true while this thread opens one of the extension's own
+// connections (the entry point then registers nothing, so workers do not start services).
+bool opening_internal_connection() noexcept;
+
+}  // namespace sqlexport

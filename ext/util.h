@@ -1,0 +1,25 @@
+// util.h: small helpers shared by the extension: time stamps, ids, identifier quoting, JSON input.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace sqlexport {
+
+// Milliseconds since the Unix epoch (wall clock).
+int64_t now_ms() noexcept;
+// "YYYY-MM-DDTHH:MM:SS.sssZ" for a time in milliseconds since the epoch.
+std::string iso_time(int64_t ms);
+inline std::string now_iso() { return iso_time(now_ms()); }
+// A new opaque id: 22 characters of base64url from 128 random bits.
+std::string new_id();
+// Quote an SQL identifier: "name" with inner quotes doubled.
+std::string quote_ident(std::string_view name);
+// Parse JSON text given by a user. Throws ExportError(invalid_request) naming `what`
+// ("criteria", "options", "columns") when the text is not JSON or nests deeper than kMaxJsonDepth.
+nlohmann::json parse_json_text(std::string_view text, const char *what);
+inline constexpr int kMaxJsonDepth = 64;
+
+}  // namespace sqlexport

@@ -1,0 +1,644 @@
+// worker.cpp: the worker thread: claim a run, read it in one snapshot, write its files.
+//
+// Life of a run on a worker (see docs/DESIGN.md for the whole picture):
+//   1. Wait for work: PRAGMA data_version on the control connection tells cheaply whether
+//      another connection committed; wake_workers() makes this process's workers look at once.
+//   2. Claim in one BEGIN IMMEDIATE transaction on the control connection: the oldest CREATED
+//      run, or a RUNNING run whose lease expired (its worker died). The claim bumps
+//      lease_token (the fencing token) and sets lease_until.
+//   3. Snapshot: in WAL mode the reader starts its read transaction while the claim still holds
+//      the write lock, so it sees exactly the state at the claim. In rollback-journal mode that
+//      would deadlock (the claim's COMMIT waits for the reader's SHARED lock), so the reader
+//      starts right after the claim commits.
+//   4. Export: rows are stepped and formatted into temporary files. Every ~500 ms a heartbeat
+//      (from the row loop, and from the reader's progress handler while SQLite works inside one
+//      step) extends the lease and publishes rows_written / bytes_written / progress, fenced by
+//      the token; a heartbeat that changes nothing means the run was aborted or taken over,
+//      and the export stops.
+//   5. Finish: one BEGIN IMMEDIATE transaction checks the token, renames the files into place,
+//      records them and marks the run COMPLETE. A failure marks it FAILED (fenced) and removes
+//      its temporary files; a shutdown puts it back to CREATED.
+#include "worker.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "db.h"
+#include "errors.h"
+#include "output.h"
+#include "query.h"
+#include "runs.h"
+#include "schema.h"
+#include "service.h"
+#include "util.h"
+#include "writer.h"
+
+namespace sqlexport {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Wake {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t generation = 0;
+};
+Wake &wake() {
+  static Wake *w = new Wake;  // leaked: workers may still wait on it during exit
+  return *w;
+}
+
+thread_local bool t_opening_internal = false;
+
+// Open one of the extension's own connections (the entry point registers nothing on it).
+Connection open_internal(const Service &svc, bool read_only) {
+  t_opening_internal = true;
+  struct Reset {
+    ~Reset() { t_opening_internal = false; }
+  } reset;
+  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  std::string path = svc.db_path();
+  Connection c(path, flags, svc.vfs_name().empty() ? nullptr : svc.vfs_name().c_str());
+  return c;
+}
+
+constexpr auto kIdlePoll = std::chrono::milliseconds(200);
+constexpr auto kFastPoll = std::chrono::milliseconds(5);
+constexpr auto kFastWindow = std::chrono::seconds(2);
+constexpr auto kRescanEvery = std::chrono::seconds(1);
+constexpr auto kSweepEvery = std::chrono::seconds(30);
+constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
+constexpr size_t kFlushBytes = 256 * 1024;
+
+// Why an export stopped before its end.
+enum class Stop { none, shutdown, aborted, lost };
+
+struct ClaimedRun {
+  std::string id;
+  int64_t token = 0;
+  int64_t number = 0;
+  int64_t attempts = 0;
+  json criteria;
+  json attach;
+  Definition def;
+};
+
+class RunExecutor;
+
+class WorkerThread {
+ public:
+  WorkerThread(Service &svc, int index, std::atomic<bool> &stop) : svc_(svc), index_(index), stop_(stop) {}
+  void run() noexcept;
+
+ private:
+  friend class RunExecutor;
+  bool open();
+  int64_t data_version();
+  bool work_available();
+  bool claim_and_run();
+  void sweep() noexcept;
+  void attach_for(const json &attach);
+  bool wait_for(std::chrono::milliseconds d, uint64_t &seen_gen);
+
+  Service &svc_;
+  int index_;
+  std::atomic<bool> &stop_;
+  Connection control_;
+  Connection reader_;
+  bool wal_ = false;
+  bool schema_ready_ = false;
+  std::string owner_;
+  std::vector<std::string> attached_;
+};
+
+bool WorkerThread::wait_for(std::chrono::milliseconds d, uint64_t &seen_gen) {
+  Wake &w = wake();
+  std::unique_lock<std::mutex> lock(w.mu);
+  w.cv.wait_for(lock, d, [&] { return stop_.load() || w.generation != seen_gen; });
+  bool woken = w.generation != seen_gen;
+  seen_gen = w.generation;
+  return woken;
+}
+
+bool WorkerThread::open() {
+  try {
+    control_ = open_internal(svc_, false);
+    reader_ = open_internal(svc_, false);
+    sqlite3_busy_timeout(control_.get(), 100);
+    sqlite3_busy_timeout(reader_.get(), 1000);
+    exec(reader_.get(), "PRAGMA query_only = ON");
+    Stmt jm(control_.get(), "PRAGMA main.journal_mode");
+    wal_ = jm.step() && sqlite3_stricmp(jm.text(0).c_str(), "wal") == 0;
+    owner_ = fmt::format("pid:{}:worker:{}", static_cast<long>(getpid()), index_);
+    return true;
+  } catch (const std::exception &) {
+    control_ = Connection();
+    reader_ = Connection();
+    return false;
+  }
+}
+
+int64_t WorkerThread::data_version() {
+  Stmt s(control_.get(), "PRAGMA main.data_version");
+  return s.step() ? s.int64(0) : 0;
+}
+
+bool WorkerThread::work_available() {
+  if (!schema_ready_) {
+    schema_ready_ = schema_exists(control_.get());
+    if (!schema_ready_) return false;
+  }
+  Stmt s(control_.get(),
+         "SELECT 1 FROM main._export_runs WHERE status = 'CREATED' OR (status = 'RUNNING' AND lease_until < ?1) LIMIT 1");
+  s.bind(1, now_ms());
+  return s.step();
+}
+
+void WorkerThread::attach_for(const json &attach) {
+  for (const auto &name : attached_) {
+    try {
+      Stmt d(reader_.get(), "DETACH DATABASE ?1");
+      d.bind(1, name);
+      d.exec();
+    } catch (const std::exception &) {
+    }
+  }
+  attached_.clear();
+  if (!attach.is_object()) return;
+  for (auto it = attach.begin(); it != attach.end(); ++it) {
+    if (!it.value().is_string()) continue;
+    Stmt a(reader_.get(), "ATTACH DATABASE ?1 AS ?2");
+    a.bind(1, it.value().get<std::string>()).bind(2, it.key());
+    a.exec();
+    attached_.push_back(it.key());
+  }
+}
+
+void WorkerThread::sweep() noexcept {
+  try {
+    if (!schema_ready_) return;
+    ServiceConfig cfg = svc_.config();
+    if (cfg.output_dir.empty()) return;
+    {
+      Transaction tx(control_.get(), true);
+      purge_expired(control_.get(), cfg.output_dir);
+      tx.commit();
+    }
+    // Temporary files of runs no longer held by a live lease are leftovers of a dead process.
+    if (access(cfg.output_dir.c_str(), F_OK) != 0) return;
+    OutputDir dir(cfg.output_dir);
+    Stmt live(control_.get(),
+              "SELECT 1 FROM main._export_runs WHERE id || '-' || lease_token = ?1 AND status = 'RUNNING' AND "
+              "lease_until >= ?2");
+    dir.remove_temporaries([&](const std::string &tag) {
+      try {
+        live.reset();
+        live.bind(1, tag).bind(2, now_ms());
+        return !live.step();
+      } catch (const std::exception &) {
+        return false;
+      }
+    });
+  } catch (const std::exception &) {
+    // A sweep that cannot run now runs at the next interval.
+  }
+}
+
+// Executes one claimed run on the worker's reader connection.
+class RunExecutor {
+ public:
+  RunExecutor(WorkerThread &w, ClaimedRun run) : w_(w), run_(std::move(run)) {}
+  void execute() noexcept;
+
+ private:
+  static int progress_callback(void *self) noexcept;
+  void heartbeat(bool force);
+  void check_stop();
+  void finish(std::vector<std::unique_ptr<OutputFile>> &files, const std::vector<int64_t> &part_rows,
+              const Plan &plan, int64_t rows);
+  void fail(const std::string &reason) noexcept;
+  void requeue() noexcept;
+
+  WorkerThread &w_;
+  ClaimedRun run_;
+  Stop stop_ = Stop::none;
+  Clock::time_point last_beat_ = Clock::now();
+  int64_t rows_ = 0;
+  int64_t matched_ = -1;
+  uint64_t bytes_ = 0;
+  bool in_heartbeat_ = false;
+  std::string out_dir_;                 // the folder this run writes to
+  std::vector<std::string> published_;  // final names renamed into place (removed on failure)
+};
+
+int RunExecutor::progress_callback(void *self) noexcept {
+  auto *ex = static_cast<RunExecutor *>(self);
+  if (ex->w_.stop_.load()) {
+    ex->stop_ = Stop::shutdown;
+    return 1;
+  }
+  try {
+    ex->heartbeat(false);
+  } catch (...) {
+  }
+  return ex->stop_ != Stop::none ? 1 : 0;
+}
+
+void RunExecutor::heartbeat(bool force) {
+  if (in_heartbeat_) return;
+  auto now = Clock::now();
+  if (!force && now - last_beat_ < kHeartbeatEvery) return;
+  last_beat_ = now;
+  in_heartbeat_ = true;
+  struct Reset {
+    bool &b;
+    ~Reset() { b = false; }
+  } reset{in_heartbeat_};
+  sqlite3 *c = w_.control_.get();
+  ServiceConfig cfg = w_.svc_.config();
+  if (w_.wal_) {
+    try {
+      Stmt s(c,
+             "UPDATE main._export_runs SET lease_until = ?3, rows_written = ?4, bytes_written = ?5, progress = ?6, "
+             "rows_matched = ?7 WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
+      double progress = matched_ > 0 ? static_cast<double>(rows_) / static_cast<double>(matched_) : 0.0;
+      s.bind(1, run_.id).bind(2, run_.token).bind(3, now_ms() + cfg.lease_ms).bind(4, rows_);
+      s.bind(5, static_cast<int64_t>(bytes_)).bind(6, progress > 1.0 ? 1.0 : progress);
+      if (matched_ >= 0) s.bind(7, matched_);
+      else s.bind_null(7);
+      if (s.exec() > 0) return;
+    } catch (const SqliteError &) {
+      return;  // busy: the lease is long enough to try again at the next beat
+    }
+  }
+  // Rollback-journal mode cannot write while the reader holds its snapshot; it only checks.
+  Stmt q(c, "SELECT status, lease_token FROM main._export_runs WHERE id = ?1");
+  q.bind(1, run_.id);
+  if (!q.step()) stop_ = Stop::aborted;
+  else if (q.text(0) == "ABORTED") stop_ = Stop::aborted;
+  else if (q.text(0) != "RUNNING" || q.int64(1) != run_.token) stop_ = Stop::lost;
+}
+
+void RunExecutor::check_stop() {
+  if (w_.stop_.load()) stop_ = Stop::shutdown;
+  if (stop_ != Stop::none) throw ExportError(Code::interrupted, "the export was stopped");
+}
+
+void RunExecutor::execute() noexcept {
+  sqlite3 *r = w_.reader_.get();
+  std::vector<std::unique_ptr<OutputFile>> files;
+  try {
+    sqlite3_progress_handler(r, 20000, &RunExecutor::progress_callback, this);
+    Plan plan = plan_run(r, run_.def, run_.criteria, false);
+    {
+      Stmt count(r, plan.count_sql);
+      bind_params(count, plan.params);
+      count.step();
+      matched_ = count.int64(0);
+    }
+    if (plan.options.max_rows > 0 && matched_ > plan.options.max_rows)
+      throw ExportError(Code::not_admissible,
+                        fmt::format("{} rows match; the limit is {}", matched_, plan.options.max_rows));
+    heartbeat(true);
+    check_stop();
+    ServiceConfig cfg = w_.svc_.config();
+    if (cfg.output_dir.empty())
+      throw ExportError(Code::io_error, "no output folder is set for this in-memory database; set "
+                                        "export_config('output_dir', ...)");
+    out_dir_ = cfg.output_dir;
+    OutputDir dir(out_dir_);
+    const Options &o = plan.options;
+    bool split = o.file_max_rows > 0 || o.file_max_bytes > 0;
+    bool gzip = o.compression == Options::Compression::gzip;
+    std::string tag = fmt::format("{}-{}", run_.id, run_.token);
+    RowWriter writer(run_.def.format, o, plan.columns);
+    std::string buf;
+    buf.reserve(kFlushBytes + 64 * 1024);
+    std::vector<int64_t> part_rows;
+    int64_t part_input = 0;  // bytes already written to the current part (before compression)
+    auto start_part = [&]() {
+      int64_t part = split ? static_cast<int64_t>(files.size()) + 1 : 0;
+      files.push_back(std::make_unique<OutputFile>(dir, file_name(o, run_.def.format, run_.number, part), tag, gzip));
+      part_rows.push_back(0);
+      part_input = 0;
+      writer.begin_file(buf);
+    };
+    auto flush = [&](size_t n) {
+      files.back()->write(std::string_view(buf.data(), n));
+      part_input += static_cast<int64_t>(n);
+      buf.erase(0, n);
+      bytes_ = 0;
+      for (auto &f : files) bytes_ += f->size_bytes();
+    };
+    start_part();
+    Stmt st(r, plan.sql);
+    bind_params(st, plan.params);
+    std::string row_tail;
+    while (st.step()) {
+      size_t before = buf.size();
+      writer.write_row(st.get(), buf);
+      int64_t pending = part_input + static_cast<int64_t>(buf.size());
+      bool over_rows = o.file_max_rows > 0 && part_rows.back() >= o.file_max_rows;
+      bool over_bytes = o.file_max_bytes > 0 && part_rows.back() > 0 && pending > o.file_max_bytes;
+      if (over_rows || over_bytes) {
+        row_tail.assign(buf, before, std::string::npos);
+        buf.resize(before);
+        flush(buf.size());
+        start_part();
+        buf += row_tail;
+      }
+      ++part_rows.back();
+      ++rows_;
+      if (buf.size() >= kFlushBytes) flush(buf.size());
+      if ((rows_ & 1023) == 0) {
+        heartbeat(false);
+        check_stop();
+      }
+    }
+    flush(buf.size());
+    check_stop();
+    exec(r, "COMMIT");  // end the read transaction before taking the write lock
+    finish(files, part_rows, plan, rows_);
+  } catch (const std::exception &e) {
+    for (auto &f : files) f->discard();
+    files.clear();
+    if (!published_.empty()) {
+      try {
+        OutputDir dir(out_dir_);
+        for (const auto &name : published_) dir.remove_file(name);
+      } catch (const std::exception &) {
+      }
+    }
+    sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (stop_ == Stop::none && w_.stop_.load()) stop_ = Stop::shutdown;
+    if (stop_ == Stop::shutdown) {
+      requeue();
+    } else if (stop_ == Stop::none) {
+      std::string reason;
+      if (auto *ee = dynamic_cast<const ExportError *>(&e)) {
+        reason = ee->reason();
+      } else if (auto *se = dynamic_cast<const SqliteError *>(&e)) {
+        int prim = se->rc() & 0xff;
+        const char *code = prim == SQLITE_INTERRUPT                      ? "interrupted"
+                           : (prim == SQLITE_IOERR || prim == SQLITE_FULL) ? "io_error"
+                                                                           : "internal";
+        reason = fmt::format("{}: {}", code, se->what());
+      } else {
+        reason = fmt::format("internal: {}", e.what());
+      }
+      fail(reason);
+    }
+    // Stop::aborted: the run is already ABORTED; Stop::lost: another worker owns it now.
+  }
+  sqlite3_progress_handler(r, 0, nullptr, nullptr);
+  sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void RunExecutor::finish(std::vector<std::unique_ptr<OutputFile>> &files, const std::vector<int64_t> &part_rows,
+                         const Plan &plan, int64_t rows) {
+  sqlite3 *c = w_.control_.get();
+  OutputDir dir(out_dir_);
+  // Take the write lock, retrying while someone else holds it (bounded; checks for shutdown).
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  std::optional<Transaction> tx;
+  while (!tx) {
+    try {
+      tx.emplace(c, true);
+    } catch (const SqliteError &) {
+      check_stop();
+      if (Clock::now() > deadline) throw ExportError(Code::internal, "could not take the write lock to finish the run");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  {
+    Stmt q(c, "SELECT status, lease_token FROM main._export_runs WHERE id = ?1");
+    q.bind(1, run_.id);
+    if (!q.step()) stop_ = Stop::aborted;
+    else if (q.text(0) == "ABORTED") stop_ = Stop::aborted;
+    else if (q.text(0) != "RUNNING" || q.int64(1) != run_.token) stop_ = Stop::lost;
+    if (stop_ != Stop::none) throw ExportError(Code::interrupted, "the run was aborted or taken over");
+  }
+  int64_t finished = now_ms();
+  std::string finished_at = iso_time(finished);
+  std::string expires_at = iso_time(finished + plan.options.expires_days * 86400LL * 1000LL);
+  uint64_t total_bytes = 0;
+  Stmt ins(c,
+           "INSERT INTO main._export_files(id, run_id, part, path, format, compression, size_bytes, row_count, sha256, "
+           "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  Stmt del(c, "DELETE FROM main._export_files WHERE run_id = ?1");
+  del.bind(1, run_.id);
+  del.exec();
+  for (size_t i = 0; i < files.size(); ++i) {
+    OutputFile &f = *files[i];
+    f.commit();
+    published_.push_back(f.final_name());
+    total_bytes += f.size_bytes();
+    ins.clear();
+    ins.bind(1, new_id()).bind(2, run_.id).bind(3, static_cast<int64_t>(i + 1)).bind(4, dir.full_path(f.final_name()));
+    ins.bind(5, format_name(run_.def.format))
+        .bind(6, plan.options.compression == Options::Compression::gzip ? "gzip" : "none");
+    ins.bind(7, static_cast<int64_t>(f.size_bytes())).bind(8, part_rows[i]).bind(9, f.sha256_hex());
+    ins.bind(10, finished_at).bind(11, expires_at);
+    ins.exec();
+  }
+  Stmt up(c,
+          "UPDATE main._export_runs SET status = 'COMPLETE', finished_at = ?3, expires_at = ?4, rows_matched = ?5, "
+          "rows_written = ?5, bytes_written = ?6, file_count = ?7, progress = 1.0, lease_owner = NULL, lease_until = NULL "
+          "WHERE id = ?1 AND lease_token = ?2");
+  up.bind(1, run_.id).bind(2, run_.token).bind(3, finished_at).bind(4, expires_at).bind(5, rows);
+  up.bind(6, static_cast<int64_t>(total_bytes)).bind(7, static_cast<int64_t>(files.size()));
+  up.exec();
+  tx->commit();
+}
+
+void RunExecutor::fail(const std::string &reason) noexcept {
+  sqlite3 *c = w_.control_.get();
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!w_.stop_.load() && Clock::now() < deadline) {
+    try {
+      Stmt s(c,
+             "UPDATE main._export_runs SET status = 'FAILED', failure_reason = ?3, finished_at = ?4, lease_owner = NULL, "
+             "lease_until = NULL, rows_written = 0, bytes_written = 0, file_count = 0 "
+             "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
+      s.bind(1, run_.id).bind(2, run_.token).bind(3, reason).bind(4, now_iso());
+      s.exec();
+      return;
+    } catch (const std::exception &) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // Not recorded: the lease expires and the run is rescued (up to the attempt limit).
+}
+
+void RunExecutor::requeue() noexcept {
+  try {
+    Stmt s(w_.control_.get(),
+           "UPDATE main._export_runs SET status = 'CREATED', attempts = max(attempts - 1, 0), started_at = NULL, "
+           "lease_owner = NULL, lease_until = NULL, rows_written = 0, bytes_written = 0, progress = 0 "
+           "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
+    s.bind(1, run_.id).bind(2, run_.token);
+    s.exec();
+  } catch (const std::exception &) {
+    // The lease expires and another worker rescues the run.
+  }
+}
+
+bool WorkerThread::claim_and_run() {
+  sqlite3 *c = control_.get();
+  std::optional<Transaction> tx;
+  try {
+    tx.emplace(c, true);
+  } catch (const SqliteError &) {
+    return false;  // busy: try again at the next poll
+  }
+  ServiceConfig cfg = svc_.config();
+  int64_t now = now_ms();
+  Stmt pick(c,
+            "SELECT r.id, r.lease_token, r.number, r.attempts, r.status, r.criteria, r.attach, d.id "
+            "FROM main._export_runs r LEFT JOIN main._export_definitions d ON d.id = r.export_id "
+            "WHERE r.status = 'CREATED' OR (r.status = 'RUNNING' AND r.lease_until < ?1) ORDER BY r.rowid LIMIT 1");
+  pick.bind(1, now);
+  if (!pick.step()) {
+    tx->commit();
+    return false;
+  }
+  ClaimedRun run;
+  run.id = pick.text(0);
+  run.token = pick.int64(1) + 1;
+  run.number = pick.int64(2);
+  run.attempts = pick.int64(3) + 1;
+  bool rescued = pick.text(4) == "RUNNING";
+  std::string def_id = pick.is_null(7) ? "" : pick.text(7);
+  std::string failure;
+  try {
+    run.criteria = pick.is_null(5) ? json() : parse_json_text(pick.text(5), "criteria");
+    run.attach = pick.is_null(6) ? json() : parse_json_text(pick.text(6), "attach");
+  } catch (const ExportError &e) {
+    failure = e.reason();
+  }
+  pick.reset();
+  if (def_id.empty()) failure = "not_found: the run's export definition no longer exists";
+  if (failure.empty() && rescued && run.attempts > cfg.max_attempts)
+    failure = fmt::format("internal: the run was interrupted {} times (its worker stopped renewing its lease); giving up",
+                          run.attempts - 1);
+  if (failure.empty()) {
+    try {
+      auto def = find_definition(c, def_id);
+      if (!def) throw ExportError(Code::not_found, "the run's export definition no longer exists");
+      run.def = *def;
+      attach_for(run.attach);
+    } catch (const ExportError &e) {
+      failure = e.reason();
+    } catch (const SqliteError &e) {
+      failure = fmt::format("internal: cannot attach the run's databases: {}", e.what());
+    }
+  }
+  if (!failure.empty()) {
+    if (rescued && !cfg.output_dir.empty()) delete_run_files(c, run.id, cfg.output_dir);
+    Stmt f(c,
+           "UPDATE main._export_runs SET status = 'FAILED', failure_reason = ?2, finished_at = ?3, lease_owner = NULL, "
+           "lease_until = NULL, lease_token = lease_token + 1 WHERE id = ?1");
+    f.bind(1, run.id).bind(2, failure).bind(3, now_iso());
+    f.exec();
+    tx->commit();
+    return true;
+  }
+  Stmt claim(c,
+             "UPDATE main._export_runs SET status = 'RUNNING', lease_token = ?2, lease_owner = ?3, lease_until = ?4, "
+             "attempts = ?5, started_at = ?6, rows_written = 0, bytes_written = 0, progress = 0 WHERE id = ?1");
+  claim.bind(1, run.id).bind(2, run.token).bind(3, owner_).bind(4, now + cfg.lease_ms).bind(5, run.attempts);
+  claim.bind(6, iso_time(now));
+  claim.exec();
+  sqlite3 *r = reader_.get();
+  if (wal_) {
+    // Start the snapshot while the write lock is held: it is the state at the claim.
+    exec(r, "BEGIN");
+    exec(r, "SELECT count(*) FROM main.sqlite_schema");
+    tx->commit();
+  } else {
+    tx->commit();
+    exec(r, "BEGIN");
+    exec(r, "SELECT count(*) FROM main.sqlite_schema");
+  }
+  RunExecutor ex(*this, std::move(run));
+  ex.execute();
+  return true;
+}
+
+void WorkerThread::run() noexcept {
+  uint64_t seen_gen = 0;
+  {
+    std::lock_guard<std::mutex> lock(wake().mu);
+    seen_gen = wake().generation;
+  }
+  while (!stop_.load() && !open()) wait_for(std::chrono::milliseconds(1000), seen_gen);
+  if (stop_.load()) return;
+  int64_t last_version = -1;
+  auto last_scan = Clock::now() - kRescanEvery;
+  auto last_sweep = Clock::now() - kSweepEvery + std::chrono::seconds(1);
+  auto fast_until = Clock::now() + kFastWindow;
+  while (!stop_.load()) {
+    try {
+      auto now = Clock::now();
+      int64_t version = data_version();
+      if (version != last_version || now - last_scan >= kRescanEvery) {
+        last_version = version;
+        last_scan = now;
+        while (!stop_.load() && work_available() && claim_and_run()) fast_until = Clock::now() + kFastWindow;
+      }
+      if (now - last_sweep >= kSweepEvery) {
+        last_sweep = now;
+        sweep();
+      }
+    } catch (const std::exception &) {
+      // A transient failure (busy, I/O): look again at the next poll.
+    }
+    auto wait = Clock::now() < fast_until ? kFastPoll : kIdlePoll;
+    if (wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait), seen_gen))
+      fast_until = Clock::now() + kFastWindow;
+  }
+}
+
+}  // namespace
+
+void wake_workers() noexcept {
+  Wake &w = wake();
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    ++w.generation;
+  }
+  w.cv.notify_all();
+}
+
+bool opening_internal_connection() noexcept { return t_opening_internal; }
+
+Worker::Worker(Service &service, int index) : service_(service), index_(index) {
+  thread_ = std::thread([this] { main(); });
+}
+
+Worker::~Worker() {
+  request_stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::request_stop() noexcept {
+  stop_.store(true);
+  wake_workers();
+}
+
+void Worker::main() noexcept {
+  WorkerThread w(service_, index_, stop_);
+  w.run();
+}
+
+}  // namespace sqlexport

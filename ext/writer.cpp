@@ -1,0 +1,391 @@
+// writer.cpp: turns result rows into CSV, TSV or JSON Lines bytes (SPEC sections 6 and 7).
+//
+// How values are written
+//   INTEGER  exact decimal ("-9223372036854775808").
+//   REAL     the shortest text that reads back to the same double (std::to_chars); ".0" is
+//            appended when that text has neither '.' nor an exponent, so a REAL never reads back
+//            as an INTEGER (2.0 -> "2.0", -0.0 -> "-0.0"). +/-infinity -> "1e999" / "-1e999",
+//            which SQLite, Python and strtod read back as infinity. NaN (SQLite never stores one;
+//            it turns NaN into NULL) is written as NULL.
+//   TEXT     csv/tsv: the bytes unchanged. jsonl: a JSON string (below).
+//   BLOB     option blob: "hex" = uppercase hex as SQLite's hex(); "base64" = standard alphabet
+//            with '=' padding (OpenSSL's EVP_EncodeBlock). jsonl: that text as a JSON string.
+//   NULL     csv/tsv: options.null_text, never quoted (not even by force_quote). jsonl: null.
+//
+// CSV (RFC 4180) and TSV. TSV here is "CSV with a tab delimiter": the same quoting rules
+// apply, so a field holding a tab, quote, CR or LF is quoted rather than backslash-escaped.
+// Fields are separated by options.delimiter; every line, the header and the last row included,
+// ends with options.line_ending. A field is quoted ("..." with inner quotes doubled) only when
+//   - it holds the delimiter, a quote, CR or LF;
+//   - it starts or ends with a space;
+//   - it is empty, so that "" (empty TEXT) and NULL (empty null_text) differ;
+//   - it equals a non-empty null_text, so that the TEXT 'NA' and NULL written as NA differ
+//     (this applies to every type: an INTEGER 0 is quoted when null_text is "0");
+//   - force_quote applies to its column (force_quote_all, or the column named in
+//     force_quote_columns, ignoring ASCII case).
+// Numbers and BLOB text go through the same rules, so an odd delimiter such as '.' or 'A'
+// still yields fields that split correctly.
+// formula_escape (csv/tsv only): a TEXT value starting with '=', '+', '-', '@', tab or CR gets a
+// "'" prefix before the quoting rules apply, so spreadsheets do not run it as a formula. Numbers
+// are never prefixed (they must stay lossless), nor are BLOBs (hex and base64 cannot spell a
+// function call), nor header names (they come from the schema, and re-import maps by them).
+// header: the column names, quoted by the same rules (force_quote included).
+// bom: EF BB BF at the start of every file, for every format.
+//
+// JSON Lines: one object per row, {"col":value,...} then options.line_ending. Keys are the
+// column names, escaped once when the writer is built. Numbers use the CSV number text, so 2.0
+// stays 2.0 and infinity is 1e999. Strings escape '"', '\\' and the bytes below 0x20 (\n \r \t
+// \b \f, else \u00XX); other bytes are copied as they are. JSON text must be valid UTF-8, so an
+// invalid UTF-8 sequence in a TEXT value (or a column name) is replaced by U+FFFD, one per
+// maximal invalid subpart as the Unicode standard recommends. This is the one lossy case of the
+// writer; valid UTF-8, embedded NULs included (\u0000), round-trips exactly.
+//
+// Performance: write_row is the inner loop of an export. It appends straight to the caller's
+// buffer, reads each value with the accessor that matches its storage class (no conversion),
+// formats numbers in a stack buffer and allocates nothing per value beyond the buffer growth.
+#include "writer.h"
+
+#include <openssl/evp.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace sqlexport {
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789ABCDEF";
+constexpr size_t kNumberBuffer = 40;  // longest double text is 24 bytes, int64 is 20
+
+// Write v as the CSV/JSON number text described above into buf; returns its length, or 0 for
+// NaN (written as NULL).
+size_t format_real(double v, char *buf) noexcept {
+  if (std::isnan(v)) return 0;
+  if (std::isinf(v)) {
+    const char *text = v > 0 ? "1e999" : "-1e999";
+    size_t n = std::strlen(text);
+    std::memcpy(buf, text, n);
+    return n;
+  }
+  char *end = std::to_chars(buf, buf + kNumberBuffer - 2, v).ptr;
+  bool has_mark = false;
+  for (char *p = buf; p != end; ++p)
+    if (*p == '.' || *p == 'e') {
+      has_mark = true;
+      break;
+    }
+  if (!has_mark) {
+    *end++ = '.';
+    *end++ = '0';
+  }
+  return static_cast<size_t>(end - buf);
+}
+
+// Write v in decimal into buf; returns its length.
+size_t format_integer(sqlite3_int64 v, char *buf) noexcept {
+  return static_cast<size_t>(std::to_chars(buf, buf + kNumberBuffer, static_cast<long long>(v)).ptr - buf);
+}
+
+// Append n bytes as uppercase hex.
+void append_hex(std::string &out, const unsigned char *p, size_t n) {
+  size_t start = out.size();
+  out.resize(start + 2 * n);
+  char *d = out.data() + start;
+  for (size_t i = 0; i < n; ++i) {
+    *d++ = kHexDigits[p[i] >> 4];
+    *d++ = kHexDigits[p[i] & 15];
+  }
+}
+
+// Append n bytes as padded standard base64.
+void append_base64(std::string &out, const unsigned char *p, size_t n) {
+  constexpr size_t kChunk = 3u << 20;  // a multiple of 3, so chunks concatenate without padding
+  size_t start = out.size();
+  size_t total = 4 * ((n + 2) / 3);
+  out.resize(start + total + 1);  // EVP_EncodeBlock writes a terminating NUL
+  auto *d = reinterpret_cast<unsigned char *>(out.data() + start);
+  while (n > 0) {
+    size_t take = n < kChunk ? n : kChunk;
+    int written = EVP_EncodeBlock(d, p, static_cast<int>(take));
+    d += written;
+    p += take;
+    n -= take;
+  }
+  out.resize(start + total);
+}
+
+// Append the blob in the configured encoding.
+void append_blob(std::string &out, const void *data, int bytes, Options::Blob encoding) {
+  auto *p = static_cast<const unsigned char *>(data);
+  size_t n = bytes > 0 && p ? static_cast<size_t>(bytes) : 0;
+  if (encoding == Options::Blob::hex) append_hex(out, p, n);
+  else append_base64(out, p, n);
+}
+
+// For a byte >= 0x80 at p[0]: the length of the well-formed UTF-8 sequence starting there
+// (valid = true), or the length of its maximal invalid subpart, at least 1 (valid = false).
+size_t utf8_sequence(const unsigned char *p, size_t n, bool &valid) noexcept {
+  unsigned char c = p[0];
+  unsigned char lo = 0x80, hi = 0xBF;
+  size_t need;
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 1;
+  } else if (c == 0xE0) {
+    need = 2;
+    lo = 0xA0;
+  } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+    need = 2;
+  } else if (c == 0xED) {  // excludes the surrogates D800..DFFF
+    need = 2;
+    hi = 0x9F;
+  } else if (c == 0xF0) {
+    need = 3;
+    lo = 0x90;
+  } else if (c >= 0xF1 && c <= 0xF3) {
+    need = 3;
+  } else if (c == 0xF4) {  // up to U+10FFFF
+    need = 3;
+    hi = 0x8F;
+  } else {
+    valid = false;
+    return 1;
+  }
+  for (size_t i = 1; i <= need; ++i) {
+    if (i >= n || p[i] < lo || p[i] > hi) {
+      valid = false;
+      return i;
+    }
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  valid = true;
+  return need + 1;
+}
+
+// Bytes below 0x80 that a JSON string can hold as they are.
+constexpr std::array<bool, 128> make_json_plain() {
+  std::array<bool, 128> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}
+constexpr std::array<bool, 128> kJsonPlain = make_json_plain();
+
+// Append p[0..n) as a JSON string with its quotes; invalid UTF-8 becomes U+FFFD.
+void append_json_string(std::string &out, const unsigned char *p, size_t n) {
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      if (kJsonPlain[c]) {
+        ++i;
+        continue;
+      }
+      out.append(reinterpret_cast<const char *>(p + run), i - run);
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default: {
+          char esc[6] = {'\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 15]};
+          out.append(esc, sizeof esc);
+        }
+      }
+      run = ++i;
+    } else {
+      bool valid;
+      size_t len = utf8_sequence(p + i, n - i, valid);
+      if (!valid) {
+        out.append(reinterpret_cast<const char *>(p + run), i - run);
+        out += "\xEF\xBF\xBD";
+        run = i + len;
+      }
+      i += len;
+    }
+  }
+  out.append(reinterpret_cast<const char *>(p + run), n - run);
+  out += '"';
+}
+
+bool starts_formula(const char *p, size_t n) noexcept {
+  if (n == 0) return false;
+  char c = p[0];
+  return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+}  // namespace
+
+// The formatting routines; a member so that they read the writer's private tables.
+struct RowWriter::Impl {
+  // True when text (preceded by a "'" when prefixed) equals the non-empty null text.
+  static bool equals_null(const RowWriter &w, bool prefixed, const char *p, size_t n) noexcept {
+    const std::string &null_text = w.options_.null_text;
+    if (null_text.empty() || null_text.size() != n + (prefixed ? 1 : 0)) return false;
+    if (prefixed) return null_text[0] == '\'' && (n == 0 || std::memcmp(null_text.data() + 1, p, n) == 0);
+    return n == 0 || std::memcmp(null_text.data(), p, n) == 0;
+  }
+
+  // True when one of p[0..n) is the delimiter, a quote, CR or LF.
+  static bool has_special(const RowWriter &w, const char *p, size_t n) noexcept {
+    const bool *special = w.special_.data();
+    for (size_t i = 0; i < n; ++i)
+      if (special[static_cast<unsigned char>(p[i])]) return true;
+    return false;
+  }
+
+  // Append one csv/tsv field: "'" when prefixed, then p[0..n), quoted when the rules say so.
+  static void csv_field(const RowWriter &w, std::string &out, const char *p, size_t n, bool force, bool prefixed) {
+    // A prefixed field is never empty and starts with "'" (special only as the delimiter).
+    bool quote = force || (prefixed ? w.special_['\''] : (n == 0 || p[0] == ' ')) || (n > 0 && p[n - 1] == ' ') ||
+                 equals_null(w, prefixed, p, n) || has_special(w, p, n);
+    if (!quote) {
+      if (prefixed) out += '\'';
+      out.append(p, n);
+      return;
+    }
+    out += '"';
+    if (prefixed) out += '\'';
+    const char *end = p + n;
+    while (p < end) {
+      const char *q = static_cast<const char *>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+      if (!q) {
+        out.append(p, static_cast<size_t>(end - p));
+        break;
+      }
+      out.append(p, static_cast<size_t>(q - p) + 1);
+      out += '"';
+      p = q + 1;
+    }
+    out += '"';
+  }
+
+  // Append column i of the current row as a csv/tsv field.
+  static void csv_value(const RowWriter &w, sqlite3_stmt *stmt, int i, std::string &out) {
+    bool force = w.force_quote_[static_cast<size_t>(i)] != 0;
+    char buf[kNumberBuffer];
+    switch (sqlite3_column_type(stmt, i)) {
+      case SQLITE_INTEGER:
+        csv_field(w, out, buf, format_integer(sqlite3_column_int64(stmt, i), buf), force, false);
+        return;
+      case SQLITE_FLOAT: {
+        size_t n = format_real(sqlite3_column_double(stmt, i), buf);
+        if (n == 0) out += w.options_.null_text;
+        else csv_field(w, out, buf, n, force, false);
+        return;
+      }
+      case SQLITE_TEXT: {
+        const char *p = reinterpret_cast<const char *>(sqlite3_column_text(stmt, i));
+        size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt, i));
+        if (!p) throw std::bad_alloc();  // a TEXT value yields NULL only when out of memory
+        csv_field(w, out, p, n, force, w.options_.formula_escape && starts_formula(p, n));
+        return;
+      }
+      case SQLITE_BLOB: {
+        // Encoded in place; hex and base64 hold no quote or space, so quoting only wraps them.
+        const void *data = sqlite3_column_blob(stmt, i);
+        int bytes = sqlite3_column_bytes(stmt, i);
+        size_t start = out.size();
+        append_blob(out, data, bytes, w.options_.blob);
+        const char *p = out.data() + start;
+        size_t n = out.size() - start;
+        if (force || n == 0 || equals_null(w, false, p, n) || has_special(w, p, n)) {
+          out.insert(start, 1, '"');
+          out += '"';
+        }
+        return;
+      }
+      default:
+        out += w.options_.null_text;
+        return;
+    }
+  }
+
+  // Append column i of the current row as a JSON value.
+  static void json_value(const RowWriter &w, sqlite3_stmt *stmt, int i, std::string &out) {
+    char buf[kNumberBuffer];
+    switch (sqlite3_column_type(stmt, i)) {
+      case SQLITE_INTEGER:
+        out.append(buf, format_integer(sqlite3_column_int64(stmt, i), buf));
+        return;
+      case SQLITE_FLOAT: {
+        size_t n = format_real(sqlite3_column_double(stmt, i), buf);
+        if (n == 0) out += "null";
+        else out.append(buf, n);
+        return;
+      }
+      case SQLITE_TEXT: {
+        const unsigned char *p = sqlite3_column_text(stmt, i);
+        size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt, i));
+        if (!p) throw std::bad_alloc();
+        append_json_string(out, p, n);
+        return;
+      }
+      case SQLITE_BLOB: {
+        const void *data = sqlite3_column_blob(stmt, i);
+        int bytes = sqlite3_column_bytes(stmt, i);
+        out += '"';
+        append_blob(out, data, bytes, w.options_.blob);
+        out += '"';
+        return;
+      }
+      default:
+        out += "null";
+        return;
+    }
+  }
+};
+
+RowWriter::RowWriter(Format format, const Options &options, std::vector<std::string> columns)
+    : format_(format), options_(options), columns_(std::move(columns)) {
+  special_[static_cast<unsigned char>(options_.delimiter)] = true;
+  special_['"'] = true;
+  special_['\r'] = true;
+  special_['\n'] = true;
+  force_quote_.resize(columns_.size());
+  json_keys_.resize(columns_.size());
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    force_quote_[i] = options_.force_quote_all || find_column(options_.force_quote_columns, columns_[i]) >= 0;
+    std::string &key = json_keys_[i];
+    key = i == 0 ? "{" : ",";
+    append_json_string(key, reinterpret_cast<const unsigned char *>(columns_[i].data()), columns_[i].size());
+    key += ':';
+  }
+}
+
+void RowWriter::begin_file(std::string &out) const {
+  if (options_.bom) out += "\xEF\xBB\xBF";
+  if (format_ == Format::jsonl || !options_.header) return;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (i > 0) out += options_.delimiter;
+    Impl::csv_field(*this, out, columns_[i].data(), columns_[i].size(), force_quote_[i] != 0, false);
+  }
+  out += options_.line_ending;
+}
+
+void RowWriter::write_row(sqlite3_stmt *stmt, std::string &out) const {
+  int n = static_cast<int>(columns_.size());
+  if (format_ == Format::jsonl) {
+    if (n == 0) out += '{';
+    for (int i = 0; i < n; ++i) {
+      out += json_keys_[static_cast<size_t>(i)];
+      Impl::json_value(*this, stmt, i, out);
+    }
+    out += '}';
+  } else {
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) out += options_.delimiter;
+      Impl::csv_value(*this, stmt, i, out);
+    }
+  }
+  out += options_.line_ending;
+}
+
+}  // namespace sqlexport

@@ -1,0 +1,34 @@
+// writer.h: formats rows as CSV, TSV or JSON Lines (SPEC sections 6 and 7), appending bytes to
+// a buffer. Streaming: it holds no rows, so memory does not grow with the export.
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "options.h"
+
+namespace sqlexport {
+
+class RowWriter {
+ public:
+  // columns: output column names, in order (the statement's columns 0..n-1).
+  RowWriter(Format format, const Options &options, std::vector<std::string> columns);
+
+  // Append what starts every file: the UTF-8 BOM when options.bom, then for csv/tsv the
+  // header line when options.header.
+  void begin_file(std::string &out) const;
+  // Append the current row of stmt (after sqlite3_step returned SQLITE_ROW) as one line.
+  void write_row(sqlite3_stmt *stmt, std::string &out) const;
+
+ private:
+  struct Impl;  // the formatting routines (writer.cpp)
+  Format format_;
+  Options options_;
+  std::vector<std::string> columns_;
+  std::vector<unsigned char> force_quote_;  // per column: 1 when its fields are always quoted
+  std::vector<std::string> json_keys_;      // per column: "{\"name\":" then ",\"name\":", escaped (jsonl)
+  std::array<bool, 256> special_{};         // bytes that make a csv/tsv field quoted: delimiter, '"', CR, LF
+};
+
+}  // namespace sqlexport
