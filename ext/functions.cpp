@@ -182,7 +182,7 @@ bool is_final(const std::string &status) {
          status == "EXPIRED";
 }
 
-void fn_wait(sqlite3_context *ctx, FnData &, int argc, sqlite3_value **argv) {
+void fn_wait(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   std::string id = text_arg(argv[0], 1, "run id");
   int64_t timeout_ms = -1;
@@ -191,20 +191,36 @@ void fn_wait(sqlite3_context *ctx, FnData &, int argc, sqlite3_value **argv) {
       bad("argument 2 (timeout_ms) must be an integer >= 0");
     timeout_ms = sqlite3_value_int64(argv[1]);
   }
-  if (sqlite3_txn_state(db, nullptr) != SQLITE_TXN_NONE)
-    throw ExportError(Code::state_conflict,
-                      "cannot wait inside a transaction: it would not see the run finish; COMMIT first, or call "
-                      "export_wait in a statement of its own");
   if (!schema_exists(db)) throw ExportError(Code::not_found, fmt::format("no run with id '{}'", id));
+  {
+    Stmt q(db, "SELECT status FROM main._export_runs WHERE id = ?1");
+    q.bind(1, id);
+    if (!q.step()) throw ExportError(Code::not_found, fmt::format("no run with id '{}'", id));
+    if (!d.svc->shareable() || is_final(q.text(0))) {  // nothing else can ever change it
+      result_text(ctx, q.text(0));
+      return;
+    }
+  }
+  // The caller's own transaction would hide the worker's progress (and in rollback-journal
+  // mode its lock would stop the worker from recording it), so status is read through the
+  // service's own connection.
+  bool in_txn = sqlite3_txn_state(db, nullptr) != SQLITE_TXN_NONE;
+  if (in_txn) {
+    Stmt jm(db, "PRAGMA main.journal_mode");
+    if (!jm.step() || sqlite3_stricmp(jm.text(0).c_str(), "wal") != 0)
+      throw ExportError(Code::state_conflict,
+                        "cannot wait inside a transaction in rollback-journal mode: the transaction's lock keeps the "
+                        "worker from finishing; COMMIT first, or use PRAGMA journal_mode = WAL");
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   auto pause = std::chrono::milliseconds(1);
-  Stmt q(db, "SELECT status FROM main._export_runs WHERE id = ?1");
-  q.bind(1, id);
   for (;;) {
-    q.reset();
-    if (!q.step()) throw ExportError(Code::not_found, fmt::format("no run with id '{}'", id));
-    std::string status = q.text(0);
-    q.reset();
+    auto committed = d.svc->committed_status(id);
+    if (!committed)
+      throw ExportError(Code::state_conflict,
+                        "the run is not committed yet, so no worker can start it; COMMIT the transaction that "
+                        "requested it, then wait");
+    std::string status = *committed;
     if (is_final(status) || (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline)) {
       result_text(ctx, status);
       return;

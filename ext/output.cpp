@@ -123,13 +123,16 @@ int OutputDir::remove_temporaries(const std::function<bool(const std::string &ta
     // A fresh descriptor for ".": its own read position, and the listing never leaves the folder.
     int list_fd = ::openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (list_fd < 0) return 0;
-    DIR *d = ::fdopendir(list_fd);
+    struct DirCloser {
+      void operator()(DIR *d) const noexcept { ::closedir(d); }
+    };
+    std::unique_ptr<DIR, DirCloser> d(::fdopendir(list_fd));  // owns list_fd from here on
     if (!d) {
       ::close(list_fd);
       return 0;
     }
     std::vector<std::string> stale;
-    while (dirent *e = ::readdir(d)) {
+    while (dirent *e = ::readdir(d.get())) {
       std::string name = e->d_name;
       // ".<final>.<tag>.tmp": the tag is what follows the last '.' before ".tmp".
       constexpr std::string_view kSuffix = ".tmp";
@@ -141,7 +144,7 @@ int OutputDir::remove_temporaries(const std::function<bool(const std::string &ta
       if (dot == std::string::npos || dot == 0 || dot + 1 == middle.size()) continue;
       if (is_stale(middle.substr(dot + 1))) stale.push_back(std::move(name));
     }
-    ::closedir(d);
+    d.reset();
     int removed = 0;
     for (const auto &name : stale)
       if (file_system().unlinkat(fd_, name.c_str()) == 0) ++removed;

@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "db.h"
 #include "errors.h"
+#include "schema.h"
 #include "worker.h"
 
 namespace sqlexport {
@@ -71,6 +73,7 @@ void Service::start() {
 
 Service::~Service() {
   shutdown();
+  waiter_.reset();
   Registry &r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   r.live.erase(this);
@@ -123,6 +126,20 @@ void Service::set_workers(int n) {
   }
   for (auto &w : stopping) w->request_stop();
   wake_workers();
+}
+
+std::optional<std::string> Service::committed_status(const std::string &run_id) {
+  std::lock_guard<std::mutex> lock(waiter_mu_);
+  if (!waiter_) {
+    waiter_ = std::make_unique<Connection>(open_internal(*this, true));
+    sqlite3_busy_timeout(waiter_->get(), 1000);
+  }
+  sqlite3 *w = waiter_->get();
+  if (!schema_exists(w)) return std::nullopt;
+  Stmt q(w, "SELECT status FROM main._export_runs WHERE id = ?1");
+  q.bind(1, run_id);
+  if (!q.step()) return std::nullopt;
+  return q.text(0);
 }
 
 }  // namespace sqlexport

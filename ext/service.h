@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common.h"
+#include "db.h"
 
 namespace sqlexport {
 
@@ -52,6 +54,11 @@ class Service {
   // database other connections cannot open.
   void set_workers(int n);
 
+  // The status of a run as committed in the database, read through the service's own
+  // connection (so the caller's open transaction does not hide progress); nullopt when no
+  // committed run has that id. Called on the application's thread.
+  std::optional<std::string> committed_status(const std::string &run_id);
+
  private:
   std::string db_path_;
   std::string vfs_name_;
@@ -59,7 +66,13 @@ class Service {
   ServiceConfig config_;
   std::vector<std::unique_ptr<Worker>> workers_;
   int next_worker_index_ = 0;
+  std::mutex waiter_mu_;
+  std::unique_ptr<Connection> waiter_;  // opened on first export_wait
 };
+
+// Open one of the extension's own connections to svc's database (no functions of the
+// extension are registered on it). Throws SqliteError.
+Connection open_internal(const Service &svc, bool read_only);
 
 // Wake every worker of the process to look for work now (a run was requested or aborted).
 void wake_workers() noexcept;

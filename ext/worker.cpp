@@ -60,7 +60,8 @@ Wake &wake() {
 
 thread_local bool t_opening_internal = false;
 
-// Open one of the extension's own connections (the entry point registers nothing on it).
+}  // namespace
+
 Connection open_internal(const Service &svc, bool read_only) {
   t_opening_internal = true;
   struct Reset {
@@ -71,6 +72,8 @@ Connection open_internal(const Service &svc, bool read_only) {
   Connection c(path, flags, svc.vfs_name().empty() ? nullptr : svc.vfs_name().c_str());
   return c;
 }
+
+namespace {
 
 constexpr auto kIdlePoll = std::chrono::milliseconds(200);
 constexpr auto kFastPoll = std::chrono::milliseconds(5);

@@ -354,7 +354,7 @@ RowWriter::RowWriter(Format format, const Options &options, std::vector<std::str
   for (size_t i = 0; i < columns_.size(); ++i) {
     force_quote_[i] = options_.force_quote_all || find_column(options_.force_quote_columns, columns_[i]) >= 0;
     std::string &key = json_keys_[i];
-    key = i == 0 ? "{" : ",";
+    key.assign(1, i == 0 ? '{' : ',');
     append_json_string(key, reinterpret_cast<const unsigned char *>(columns_[i].data()), columns_[i].size());
     key += ':';
   }

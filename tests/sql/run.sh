@@ -9,7 +9,7 @@ expected=${sql%.sql}.expected
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-grep '^-- shell: ' "$sql" | sed 's/^-- shell: //' | while read -r cmd; do bash -c "$cmd"; done
+{ grep '^-- shell: ' "$sql" || true; } | sed 's/^-- shell: //' | while read -r cmd; do bash -c "$cmd"; done
 sed "s|\$MODULE|${EXPORT_MODULE_STEM}|g" "$sql" > test.sql
 env ${EXPORT_PRELOAD:+LD_PRELOAD=$EXPORT_PRELOAD} "$EXPORT_SQLITE3" -batch test.db < test.sql > actual.txt 2>&1 || true
 if ! diff -u "$expected" actual.txt; then

@@ -424,9 +424,10 @@ TEST_CASE("criteria: lists with AND/OR, nested lists and groups", "[criteria]") 
 }
 
 TEST_CASE("criteria: values are bound, never pasted, and attributes must be columns", "[criteria]") {
-  for (const std::string evil : {"name\" OR 1=1 --", "name; DROP TABLE t", "name --", ") OR 1=1 --", "\"name\"",
-                                 "name\"", "'name'", "name)", "rowid", "t.name", "name ", "*", "name?",
-                                 std::string("name\0x", 6)}) {
+  for (const std::string &evil : std::vector<std::string>{"name\" OR 1=1 --", "name; DROP TABLE t", "name --",
+                                                          ") OR 1=1 --", "\"name\"", "name\"", "'name'", "name)",
+                                                          "rowid", "t.name", "name ", "*", "name?",
+                                                          std::string("name\0x", 6)}) {
     json crit = json::array({json{{"attribute", evil}, {"operator", "IS_EQUAL_TO"}, {"value", 1}}});
     INFO(crit.dump());
     std::string msg = error_of(crit);

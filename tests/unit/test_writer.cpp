@@ -322,17 +322,17 @@ TEST_CASE("writer: blobs", "[writer]") {
     std::string b64 = render(m, Format::csv, o, "SELECT zeroblob(10000000)");
     CHECK(b64.size() == 4 * ((10000000 + 2) / 3) + 1);
     CHECK(b64.substr(0, 8) == "AAAAAAAA");
-    CHECK(b64.substr(b64.size() - 5) == "AAA=\n");
+    CHECK(b64.substr(b64.size() - 5) == "AA==\n");  // 10,000,000 = 3k + 1: two pad characters
   }
 }
 
 TEST_CASE("writer: jsonl values and types", "[writer]") {
   std::string out = render(Format::jsonl, Options{},
                            "SELECT 1 AS i, 2.0 AS r, -0.0 AS z, NULL AS n, 'tx' AS t, x'0102' AS b, "
-                           "9223372036854775807 AS big, -9223372036854775807 - 1 AS small, 1e308 * 10 AS inf");
+                           "9223372036854775807 AS big, -9223372036854775807 - 1 AS small");
   CHECK(out ==
         "{\"i\":1,\"r\":2.0,\"z\":-0.0,\"n\":null,\"t\":\"tx\",\"b\":\"0102\",\"big\":9223372036854775807,"
-        "\"small\":-9223372036854775808,\"inf\":1e999}\n");
+        "\"small\":-9223372036854775808}\n");
   auto j = nlohmann::json::parse(out);
   CHECK(j["i"].is_number_integer());
   CHECK(j["r"].is_number_float());
@@ -341,7 +341,13 @@ TEST_CASE("writer: jsonl values and types", "[writer]") {
   CHECK(j["n"].is_null());
   CHECK(j["big"].get<int64_t>() == INT64_MAX);
   CHECK(j["small"].get<int64_t>() == INT64_MIN);
-  CHECK(std::isinf(j["inf"].get<double>()));
+}
+
+TEST_CASE("writer: jsonl infinities are 1e999", "[writer]") {
+  // Valid JSON grammar; Python and JavaScript read it as infinity, strict parsers such as
+  // nlohmann::json reject it as out of range (so it is not parsed here).
+  CHECK(render(Format::jsonl, Options{}, "SELECT 1e308 * 10 AS p, -1e308 * 10 AS m") == "{\"p\":1e999,\"m\":-1e999}\n");
+  CHECK(std::isinf(std::strtod("1e999", nullptr)));
 }
 
 TEST_CASE("writer: jsonl string escaping", "[writer]") {
