@@ -183,17 +183,27 @@ Options parse_options(const std::string &json_text, Format format, const std::st
       }
     }
   }
-  // File names come only from output_name, so it is confined to a safe alphabet.
+  // The null text is written unquoted, so it must not need quoting itself.
+  {
+    const std::string &t = o.null_text;
+    if (t.find_first_of(std::string("\"\r\n") + o.delimiter) != std::string::npos ||
+        (!t.empty() && (t.front() == ' ' || t.back() == ' ')))
+      bad(fmt::format("option 'null' must not contain the delimiter, a quote, CR or LF, nor start or end with a space, "
+                      "not {}",
+                      json(t).dump()));
+  }
+  // File names come only from output_name, so it is confined to a safe alphabet and a length
+  // that leaves room for the run and part numbers and the temporary suffix within 255 bytes.
   const std::string &n = o.output_name;
-  bool ok = !n.empty() && n.size() <= 200 && n[0] != '.';
+  bool ok = !n.empty() && n.size() <= 150 && n[0] != '.';
   for (char c : n)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
       ok = false;
   if (!ok) {
     if (name_given)
-      bad(fmt::format("option 'output_name' must be 1 to 200 letters, digits, '.', '_' or '-', not starting with '.', not {}",
+      bad(fmt::format("option 'output_name' must be 1 to 150 letters, digits, '.', '_' or '-', not starting with '.', not {}",
                       json(n).dump()));
-    bad(fmt::format("the name {} cannot be used as a file name; give option 'output_name' (1 to 200 letters, digits, '.', "
+    bad(fmt::format("the name {} cannot be used as a file name; give option 'output_name' (1 to 150 letters, digits, '.', "
                     "'_' or '-', not starting with '.')",
                     json(n).dump()));
   }

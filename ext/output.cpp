@@ -313,7 +313,12 @@ void OutputFile::write(std::string_view bytes) {
 }
 
 void OutputFile::commit() {
-  State::check_open(*this, "commit");
+  finish();
+  publish();
+}
+
+void OutputFile::finish() {
+  State::check_open(*this, "finish");
   State &s = *state_;
   FileSystem &fs = file_system();
   if (s.gzip) {
@@ -328,17 +333,6 @@ void OutputFile::commit() {
   fd_ = -1;  // released even when close reports an error
   // After a successful fsync, EINTR from close loses nothing (Linux has released the descriptor).
   if (rc != 0 && err != EINTR) State::fail_errno(*this, "close", err);
-  std::string final_path = dir_.full_path(final_name_);
-  if (fs.renameat(dir_.fd(), temp_name_.c_str(), final_name_.c_str()) != 0) {
-    err = errno;
-    State::fail(*this, "rename '" + dir_.full_path(temp_name_) + "' to '" + final_path + "'", error_text(err));
-  }
-  s.temp_exists = false;
-  if (fs.fsync(dir_.fd()) != 0) {
-    err = errno;
-    fs.unlinkat(dir_.fd(), final_name_.c_str());  // its name may not be durable: the run fails without it
-    State::fail(*this, "fsync folder '" + dir_.path() + "'", error_text(err));
-  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(s.sha.get(), digest, &len);
@@ -354,6 +348,24 @@ void OutputFile::commit() {
   if (s.deflater.active) {
     deflateEnd(&s.deflater.zs);
     s.deflater.active = false;
+  }
+  finished_ = true;
+}
+
+void OutputFile::publish() {
+  if (committed_ || !finished_ || !state_ || !state_->temp_exists)
+    throw ExportError(Code::internal, "publish '" + dir_.full_path(temp_name_) + "': the file is not finished");
+  FileSystem &fs = file_system();
+  std::string final_path = dir_.full_path(final_name_);
+  if (fs.renameat(dir_.fd(), temp_name_.c_str(), final_name_.c_str()) != 0) {
+    int err = errno;
+    State::fail(*this, "rename '" + dir_.full_path(temp_name_) + "' to '" + final_path + "'", error_text(err));
+  }
+  state_->temp_exists = false;
+  if (fs.fsync(dir_.fd()) != 0) {
+    int err = errno;
+    fs.unlinkat(dir_.fd(), final_name_.c_str());  // its name may not be durable: the run fails without it
+    State::fail(*this, "fsync folder '" + dir_.path() + "'", error_text(err));
   }
   committed_ = true;
 }

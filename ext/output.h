@@ -71,15 +71,20 @@ class OutputFile {
 
   // Append bytes (before compression). Throws ExportError(io_error).
   void write(std::string_view bytes);
-  // Finish the stream, fsync, close, rename into place, fsync the folder. Throws ExportError(io_error).
+  // finish() then publish(). Throws ExportError(io_error).
   void commit();
+  // Finish the stream, fsync and close: the complete file stays under its temporary name and
+  // holds no descriptor. sha256_hex() and size_bytes() are final. Throws ExportError(io_error).
+  void finish();
+  // Rename the finished file to its final name, fsync the folder. Throws ExportError(io_error).
+  void publish();
   // Remove the temporary file (and nothing else). Never throws.
   void discard() noexcept;
 
   const std::string &final_name() const noexcept { return final_name_; }
   uint64_t size_bytes() const noexcept { return disk_bytes_; }  // bytes written to disk so far
   uint64_t input_bytes() const noexcept { return input_bytes_; }  // bytes given to write()
-  std::string sha256_hex() const;  // of the bytes on disk; valid after commit()
+  std::string sha256_hex() const;  // of the bytes on disk; valid after finish()
 
  private:
   struct State;
@@ -87,6 +92,7 @@ class OutputFile {
   std::string final_name_;
   std::string temp_name_;
   int fd_ = -1;
+  bool finished_ = false;
   bool committed_ = false;
   uint64_t disk_bytes_ = 0;
   uint64_t input_bytes_ = 0;

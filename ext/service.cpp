@@ -56,6 +56,7 @@ Service::Service(sqlite3 *app_db) {
   bool memdb = vfs_name_ == "memdb";
   if (memdb && (db_path_.empty() || db_path_[0] != '/')) db_path_.clear();  // private memdb
   if (!db_path_.empty() && !memdb) config_.output_dir = db_path_ + "-exports";
+  if (const char *delay = std::getenv("SQLITE_EXPORT_TEST_ROW_DELAY_US")) config_.test_row_delay_us = std::atoll(delay);
   {
     Registry &r = registry();
     std::lock_guard<std::mutex> lock(r.mu);

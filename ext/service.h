@@ -25,6 +25,9 @@ struct ServiceConfig {
   std::string output_dir;  // "" = none (in-memory database without a configured folder)
   int64_t lease_ms = 15000;
   int max_attempts = 3;
+  // Tests only: sleep this long after each row (environment SQLITE_EXPORT_TEST_ROW_DELAY_US,
+  // read when the service starts), so that a test can act while an export is running.
+  int64_t test_row_delay_us = 0;
 };
 
 class Service {

@@ -227,7 +227,7 @@ class RunExecutor {
   static int progress_callback(void *self) noexcept;
   void heartbeat(bool force);
   void check_stop();
-  void finish(std::vector<std::unique_ptr<OutputFile>> &files, const std::vector<int64_t> &part_rows,
+  void finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>> &files, const std::vector<int64_t> &part_rows,
               const Plan &plan, int64_t rows);
   void fail(const std::string &reason) noexcept;
   void requeue() noexcept;
@@ -299,6 +299,7 @@ void RunExecutor::check_stop() {
 
 void RunExecutor::execute() noexcept {
   sqlite3 *r = w_.reader_.get();
+  std::optional<OutputDir> dir;  // outlives the files, which refer to it
   std::vector<std::unique_ptr<OutputFile>> files;
   try {
     sqlite3_progress_handler(r, 20000, &RunExecutor::progress_callback, this);
@@ -319,7 +320,7 @@ void RunExecutor::execute() noexcept {
       throw ExportError(Code::io_error, "no output folder is set for this in-memory database; set "
                                         "export_config('output_dir', ...)");
     out_dir_ = cfg.output_dir;
-    OutputDir dir(out_dir_);
+    dir.emplace(out_dir_);
     const Options &o = plan.options;
     bool split = o.file_max_rows > 0 || o.file_max_bytes > 0;
     bool gzip = o.compression == Options::Compression::gzip;
@@ -330,8 +331,9 @@ void RunExecutor::execute() noexcept {
     std::vector<int64_t> part_rows;
     int64_t part_input = 0;  // bytes already written to the current part (before compression)
     auto start_part = [&]() {
+      if (!files.empty()) files.back()->finish();  // complete under its temporary name; no descriptor kept
       int64_t part = split ? static_cast<int64_t>(files.size()) + 1 : 0;
-      files.push_back(std::make_unique<OutputFile>(dir, file_name(o, run_.def.format, run_.number, part), tag, gzip));
+      files.push_back(std::make_unique<OutputFile>(*dir, file_name(o, run_.def.format, run_.number, part), tag, gzip));
       part_rows.push_back(0);
       part_input = 0;
       writer.begin_file(buf);
@@ -362,6 +364,7 @@ void RunExecutor::execute() noexcept {
       }
       ++part_rows.back();
       ++rows_;
+      if (cfg.test_row_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.test_row_delay_us));
       if (buf.size() >= kFlushBytes) flush(buf.size());
       if ((rows_ & 1023) == 0) {
         heartbeat(false);
@@ -369,19 +372,15 @@ void RunExecutor::execute() noexcept {
       }
     }
     flush(buf.size());
+    files.back()->finish();
     check_stop();
     exec(r, "COMMIT");  // end the read transaction before taking the write lock
-    finish(files, part_rows, plan, rows_);
+    finish(*dir, files, part_rows, plan, rows_);
   } catch (const std::exception &e) {
     for (auto &f : files) f->discard();
     files.clear();
-    if (!published_.empty()) {
-      try {
-        OutputDir dir(out_dir_);
-        for (const auto &name : published_) dir.remove_file(name);
-      } catch (const std::exception &) {
-      }
-    }
+    if (dir)
+      for (const auto &name : published_) dir->remove_file(name);
     sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
     if (stop_ == Stop::none && w_.stop_.load()) stop_ = Stop::shutdown;
     if (stop_ == Stop::shutdown) {
@@ -407,10 +406,9 @@ void RunExecutor::execute() noexcept {
   sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
-void RunExecutor::finish(std::vector<std::unique_ptr<OutputFile>> &files, const std::vector<int64_t> &part_rows,
-                         const Plan &plan, int64_t rows) {
+void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>> &files,
+                         const std::vector<int64_t> &part_rows, const Plan &plan, int64_t rows) {
   sqlite3 *c = w_.control_.get();
-  OutputDir dir(out_dir_);
   // Take the write lock, retrying while someone else holds it (bounded; checks for shutdown).
   auto deadline = Clock::now() + std::chrono::seconds(30);
   std::optional<Transaction> tx;
@@ -443,7 +441,7 @@ void RunExecutor::finish(std::vector<std::unique_ptr<OutputFile>> &files, const 
   del.exec();
   for (size_t i = 0; i < files.size(); ++i) {
     OutputFile &f = *files[i];
-    f.commit();
+    f.publish();
     published_.push_back(f.final_name());
     total_bytes += f.size_bytes();
     ins.clear();
@@ -456,7 +454,7 @@ void RunExecutor::finish(std::vector<std::unique_ptr<OutputFile>> &files, const 
   }
   Stmt up(c,
           "UPDATE main._export_runs SET status = 'COMPLETE', finished_at = ?3, expires_at = ?4, rows_matched = ?5, "
-          "rows_written = ?5, bytes_written = ?6, file_count = ?7, progress = 1.0, lease_owner = NULL, lease_until = NULL "
+          "rows_written = ?5, bytes_written = ?6, file_count = ?7, progress = 1.0, lease_until = NULL "
           "WHERE id = ?1 AND lease_token = ?2");
   up.bind(1, run_.id).bind(2, run_.token).bind(3, finished_at).bind(4, expires_at).bind(5, rows);
   up.bind(6, static_cast<int64_t>(total_bytes)).bind(7, static_cast<int64_t>(files.size()));

@@ -62,7 +62,7 @@ sqlite3 *db() {
 }
 
 // Bind one JSON scalar with its own type: string, integer, real, boolean as 1/0, null.
-void bind(sqlite3_stmt *st, int i, const json &v) {
+void bind_value(sqlite3_stmt *st, int i, const json &v) {
   int rc = SQLITE_MISUSE;
   if (v.is_string()) {
     const auto &s = v.get_ref<const std::string &>();
@@ -92,7 +92,7 @@ Ids select_ids(const std::string &where, const json &params) {
   REQUIRE(sqlite3_prepare_v2(db(), sql.c_str(), -1, &st, &tail) == SQLITE_OK);
   CHECK(*tail == '\0');
   REQUIRE(sqlite3_bind_parameter_count(st) == static_cast<int>(params.size()));
-  for (size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, params[i]);
+  for (size_t i = 0; i < params.size(); ++i) bind_value(st, static_cast<int>(i) + 1, params[i]);
   Ids ids;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(st, 0));

@@ -1,0 +1,197 @@
+// test_guarantees.cpp: the guarantees of SPEC section 9 that one process can show, through
+// real connections to a real database file: asynchronous return, transactional enqueue,
+// snapshot consistency, WAL writers never blocked, one claim per run under 4 workers, abort of
+// a queued and of a running run, clean close during an export (runs go back to the queue).
+// Built into the TSan and ASan suites like every unit test.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "testdb.h"
+
+using testdb::Db;
+using testdb::eventually;
+using testdb::Folder;
+
+namespace {
+
+long long count_lines(const std::string &path) {
+  std::ifstream in(path);
+  long long n = 0;
+  std::string line;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+bool sanitized() {
+  const char *s = std::getenv("EXPORT_SANITIZE");
+  return s && *s;
+}
+
+// Rows for "big" exports: enough that an export takes a while, fewer under sanitizers.
+long long big_rows() { return sanitized() ? 50000 : 200000; }
+
+struct SlowRows {  // makes the worker sleep after each row, for the connections opened meanwhile
+  explicit SlowRows(const char *us) { setenv("SQLITE_EXPORT_TEST_ROW_DELAY_US", us, 1); }
+  ~SlowRows() { unsetenv("SQLITE_EXPORT_TEST_ROW_DELAY_US"); }
+};
+
+}  // namespace
+
+TEST_CASE("export_run returns at once and the worker writes the file", "[guarantee][async]") {
+  Folder f;
+  Db d(f / "a.db");
+  testdb::make_big(d, big_rows());
+  d.exec("INSERT INTO exports(name, source) VALUES ('big', 'big')");
+  auto t0 = std::chrono::steady_clock::now();
+  std::string id = d.text("SELECT export_run('big', '[]')");
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(id.size() == 22);
+  CHECK(ms < 500);  // generous: the guarantee is "milliseconds, whatever the size"
+  CHECK(d.text("SELECT export_wait('" + id + "')") == "COMPLETE");
+  CHECK(count_lines(f / "a.db-exports/big-1.csv") == big_rows() + 1);
+}
+
+TEST_CASE("a run exists only if its transaction commits", "[guarantee][transactional]") {
+  Folder f;
+  Db d(f / "a.db");
+  d.exec("CREATE TABLE t(a); INSERT INTO t VALUES (1); INSERT INTO exports(name, source) VALUES ('t', 't');");
+  d.exec("BEGIN; SELECT export_run('t', '[]');");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a worker would have run it by now
+  d.exec("ROLLBACK");
+  CHECK(d.integer("SELECT count(*) FROM export_runs") == 0);
+  CHECK(testdb::files_in(f / "a.db-exports").empty());
+  d.exec("BEGIN; SELECT export_run('t', '[]');");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Not committed: still invisible to the worker's connection, so still queued.
+  CHECK(d.text("SELECT status FROM export_runs") == "CREATED");
+  d.exec("COMMIT");
+  std::string id = d.text("SELECT id FROM export_runs");
+  CHECK(d.text("SELECT export_wait('" + id + "', 20000)") == "COMPLETE");
+}
+
+TEST_CASE("a run exports the snapshot of its start; WAL writers go on meanwhile", "[guarantee][snapshot]") {
+  Folder f;
+  SlowRows slow("20");
+  Db d(f / "a.db");
+  long long n = big_rows() / 4;
+  testdb::make_big(d, n);
+  d.exec("INSERT INTO exports(name, source) VALUES ('big', 'big')");
+  std::string id = d.text("SELECT export_run('big', '[]')");
+  REQUIRE(eventually([&] { return d.text("SELECT status FROM export_runs") == "RUNNING"; }));
+  // Commit while the run reads: none of these rows may appear in its file, and no commit may
+  // wait for the export (busy timeout 0: a blocked writer would fail at once... or retry
+  // briefly past a heartbeat, which holds the write lock for a moment).
+  sqlite3_busy_timeout(d.db, 1000);
+  int committed = 0;
+  auto worst = std::chrono::milliseconds(0);
+  for (int i = 0; i < 50; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    d.exec("INSERT INTO big(name, value) VALUES ('late', 1)");
+    worst = std::max(worst, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0));
+    ++committed;
+  }
+  bool still_running = d.text("SELECT status FROM export_runs") == "RUNNING";
+  CHECK(committed == 50);
+  CHECK(worst.count() < 500);
+  CHECK(d.text("SELECT export_wait('" + id + "')") == "COMPLETE");
+  CHECK(d.integer("SELECT rows_written FROM export_runs") == n);
+  CHECK(count_lines(f / "a.db-exports/big-1.csv") == n + 1);
+  INFO("the export was still running after the commits: " << still_running);
+}
+
+TEST_CASE("four workers claim each run exactly once", "[guarantee][claim]") {
+  Folder f;
+  Db d(f / "a.db");
+  d.exec("PRAGMA journal_mode = WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1), (2), (3);");
+  d.exec("INSERT INTO exports(name, source, options) VALUES ('t', 't', '{\"exclusive\": false}')");
+  CHECK(d.integer("SELECT export_config('workers', 4)") == 4);
+  for (int i = 0; i < 40; ++i) d.exec("SELECT export_run('t', '[]')");
+  REQUIRE(eventually([&] { return d.integer("SELECT count(*) FROM export_runs WHERE status = 'COMPLETE'") == 40; },
+                     60000));
+  CHECK(d.integer("SELECT count(*) FROM export_runs WHERE attempts <> 1") == 0);
+  CHECK(d.integer("SELECT count(DISTINCT number) FROM export_runs") == 40);
+  CHECK(d.integer("SELECT count(*) FROM export_files") == 40);
+  CHECK(testdb::files_in(f / "a.db-exports").size() == 40);
+  INFO("workers that ran runs: " << d.integer("SELECT count(DISTINCT lease_owner) FROM _export_runs"));
+}
+
+TEST_CASE("abort stops a queued run and a running run, leaving no file", "[guarantee][abort]") {
+  Folder f;
+  SlowRows slow("100");
+  Db d(f / "a.db");
+  testdb::make_big(d, 20000);
+  d.exec("INSERT INTO exports(name, source) VALUES ('big', 'big')");
+
+  d.exec("SELECT export_config('workers', 0)");
+  std::string queued = d.text("SELECT export_run('big', '[]')");
+  CHECK(d.integer("SELECT export_abort('" + queued + "')") == 1);
+  CHECK(d.integer("SELECT export_abort('" + queued + "')") == 0);
+  CHECK(d.text("SELECT status FROM export_runs WHERE id = '" + queued + "'") == "ABORTED");
+
+  d.exec("SELECT export_config('workers', 1)");
+  std::string running = d.text("SELECT export_run('big', '[]')");
+  REQUIRE(eventually([&] {
+    return d.integer("SELECT rows_written FROM export_runs WHERE id = '" + running + "'") > 0;
+  }));
+  auto t0 = std::chrono::steady_clock::now();
+  d.exec("UPDATE export_runs SET status = 'ABORTED' WHERE id = '" + running + "'");
+  CHECK(d.text("SELECT export_wait('" + running + "')") == "ABORTED");
+  // The worker notices within a heartbeat and removes its temporary file.
+  CHECK(eventually([&] { return testdb::files_in(f / "a.db-exports").empty(); }, 5000));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(ms < 3000);
+  CHECK(d.integer("SELECT count(*) FROM export_files") == 0);
+}
+
+TEST_CASE("closing the connection during an export is quick and queues the run again", "[guarantee][shutdown]") {
+  Folder f;
+  std::string id;
+  {
+    SlowRows slow("200");
+    Db d(f / "a.db");
+    testdb::make_big(d, 20000);
+    d.exec("INSERT INTO exports(name, source) VALUES ('big', 'big')");
+    id = d.text("SELECT export_run('big', '[]')");
+    REQUIRE(eventually([&] { return d.integer("SELECT rows_written FROM export_runs") > 0; }));
+    auto t0 = std::chrono::steady_clock::now();
+    d.close();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    CHECK(ms < 1500);
+  }
+  {
+    Db d(f / "a.db", true);
+    d.exec("SELECT export_config('workers', 0)");
+    CHECK(d.text("SELECT status FROM export_runs") == "CREATED");
+    CHECK(d.integer("SELECT attempts FROM export_runs") == 0);
+    for (const auto &name : testdb::files_in(f / "a.db-exports")) FAIL_CHECK("left behind: " << name);
+    d.exec("SELECT export_config('workers', 1)");
+    CHECK(d.text("SELECT export_wait('" + id + "')") == "COMPLETE");
+    CHECK(d.integer("SELECT rows_written FROM export_runs") == 20000);
+  }
+}
+
+TEST_CASE("a plain :memory: database is refused; a shared memdb works", "[guarantee][memory]") {
+  {
+    Db d(":memory:");
+    d.exec("CREATE TABLE t(a); INSERT INTO exports(name, source) VALUES ('t', 't')");
+    CHECK_THROWS_WITH(d.exec("SELECT export_run('t', '[]')"),
+                      Catch::StartsWith("export_run: not_admissible: this database is private to its connection"));
+    CHECK(d.integer("SELECT export_config('workers')") == 0);
+  }
+  {
+    Folder f;
+    Db d("file:/sqlexport-memdb-test?vfs=memdb");
+    d.exec("CREATE TABLE t(a); INSERT INTO t VALUES (42); INSERT INTO exports(name, source) VALUES ('t', 't')");
+    CHECK_THROWS_WITH(d.exec("SELECT export_run('t', '[]')"),
+                      Catch::StartsWith("export_run: not_admissible: an in-memory database has no default output folder"));
+    d.exec("SELECT export_config('output_dir', '" + (f / "out") + "')");
+    CHECK(d.text("SELECT export_wait(export_run('t', '[]'), 20000)") == "COMPLETE");
+    std::ifstream in(f / "out/t-1.csv");
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(all == "a\n42\n");
+  }
+}
