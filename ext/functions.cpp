@@ -284,8 +284,16 @@ void fn_config(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) 
       d.svc->set_lease_ms(sqlite3_value_int64(argv[1]));
     }
     sqlite3_result_int64(ctx, d.svc->config().lease_ms);
+  } else if (key == "parallel") {
+    if (set) {
+      if (sqlite3_value_type(argv[1]) != SQLITE_INTEGER || sqlite3_value_int64(argv[1]) < 1 ||
+          sqlite3_value_int64(argv[1]) > 16)
+        bad("parallel must be an integer from 1 to 16");
+      d.svc->set_parallel(static_cast<int>(sqlite3_value_int64(argv[1])));
+    }
+    sqlite3_result_int(ctx, d.svc->config().parallel);
   } else {
-    bad(fmt::format("unknown setting '{}'; settings are output_dir, workers, lease_ms", key));
+    bad(fmt::format("unknown setting '{}'; settings are output_dir, workers, parallel, lease_ms", key));
   }
 }
 

@@ -76,7 +76,9 @@ const char *format_extension(Format f) noexcept { return format_name(f); }
 
 int find_column(const std::vector<std::string> &columns, const std::string &name) {
   for (size_t i = 0; i < columns.size(); ++i)
-    if (sqlite3_stricmp(columns[i].c_str(), name.c_str()) == 0) return static_cast<int>(i);
+    if (columns[i].size() == name.size() &&
+        sqlite3_strnicmp(columns[i].c_str(), name.c_str(), static_cast<int>(name.size())) == 0)
+      return static_cast<int>(i);
   return -1;
 }
 

@@ -107,6 +107,9 @@ Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool
   }
   p.sql = fmt::format("SELECT {} FROM {}{} ORDER BY {}", cols, p.source.from_sql, where, order);
   p.count_sql = fmt::format("SELECT count(*) FROM {}{}", p.source.from_sql, where);
+  if (p.options.order_by.empty() && p.source.kind == Source::Kind::table && p.source.has_rowid)
+    p.range_sql = fmt::format("SELECT {} FROM {} WHERE {}rowid BETWEEN ? AND ? ORDER BY rowid", cols, p.source.from_sql,
+                              cc.where.empty() ? std::string() : "(" + cc.where + ") AND ");
   return p;
 }
 

@@ -37,6 +37,9 @@ struct Plan {
   nlohmann::json criteria;           // the criteria in effect (fixed or given), null = none
   std::string sql;                   // SELECT ... FROM ... WHERE ... ORDER BY ...
   std::string count_sql;             // SELECT count(*) FROM ... WHERE ...
+  // For a rowid table read in rowid order: the same SELECT restricted to one rowid range,
+  // with two more parameters after params (low, high, inclusive); empty otherwise.
+  std::string range_sql;
   nlohmann::json params = nlohmann::json::array();
 };
 

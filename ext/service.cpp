@@ -106,6 +106,11 @@ void Service::set_lease_ms(int64_t ms) {
   config_.lease_ms = ms;
 }
 
+void Service::set_parallel(int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.parallel = n;
+}
+
 int Service::workers() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(workers_.size());

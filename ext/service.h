@@ -25,6 +25,9 @@ struct ServiceConfig {
   std::string output_dir;  // "" = none (in-memory database without a configured folder)
   int64_t lease_ms = 15000;
   int max_attempts = 3;
+  // Readers one run of a rowid table may use at once (each reads one rowid range of the same
+  // snapshot); 1 = one reader per run.
+  int parallel = 1;
   // Tests only: sleep this long after each row (environment SQLITE_EXPORT_TEST_ROW_DELAY_US,
   // read when the service starts), so that a test can act while an export is running.
   int64_t test_row_delay_us = 0;
@@ -52,6 +55,7 @@ class Service {
   ServiceConfig config() const;
   void set_output_dir(const std::string &dir);
   void set_lease_ms(int64_t ms);
+  void set_parallel(int n);
   int workers() const;
   // Start or stop workers so that n run. Throws ExportError(not_admissible) for n > 0 on a
   // database other connections cannot open.

@@ -67,7 +67,7 @@ nlohmann::json parse_json_text(std::string_view text, const char *what) {
         });
   } catch (const TooDeep &) {
     throw ExportError(Code::invalid_request, fmt::format("{} nests deeper than {} levels", what, kMaxJsonDepth));
-  } catch (const nlohmann::json::parse_error &e) {
+  } catch (const nlohmann::json::exception &e) {  // parse errors, and numbers out of range
     std::string msg = e.what();
     auto pos = msg.find("] ");
     if (pos != std::string::npos) msg = msg.substr(pos + 2);

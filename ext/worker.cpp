@@ -20,10 +20,13 @@
 //      its temporary files; a shutdown puts it back to CREATED.
 #include "worker.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +121,8 @@ class WorkerThread {
   std::atomic<bool> &stop_;
   Connection control_;
   Connection reader_;
+  std::vector<Connection> extra_;  // more readers, for a run split across rowid ranges
+  int extra_active_ = 0;           // how many of extra_ hold the current run's snapshot
   bool wal_ = false;
   bool schema_ready_ = false;
   std::string owner_;
@@ -218,12 +223,38 @@ void WorkerThread::sweep() noexcept {
 }
 
 // Executes one claimed run on the worker's reader connection.
+// One rowid range of a run read by an extra reader on its own thread, formatted into an
+// anonymous spill file (created, then unlinked at once: nothing is left if the process dies),
+// appended to the output in order once the ranges before it are written.
+struct Slice {
+  sqlite3 *db = nullptr;
+  int64_t lo = 0, hi = 0;
+  int fd = -1;
+  std::atomic<int64_t> rows{0};
+  std::atomic<bool> done{false};
+  bool merged = false;
+  std::optional<ExportError> error;
+  std::thread thread;
+  ~Slice() {
+    if (thread.joinable()) thread.join();
+    if (fd >= 0) file_system().close(fd);
+  }
+};
+
 class RunExecutor {
  public:
   RunExecutor(WorkerThread &w, ClaimedRun run) : w_(w), run_(std::move(run)) {}
+  ~RunExecutor() { stop_slices(); }
   void execute() noexcept;
 
  private:
+  static int slice_progress(void *self) noexcept;
+  void run_slice(Slice &s, const Plan &plan, const Options &o) noexcept;
+  void start_slices(OutputDir &dir, const Plan &plan, const std::string &tag);
+  void merge_slice(Slice &s, const std::function<void(std::string_view)> &out);
+  void stop_slices() noexcept;
+  int64_t rows_seen() const;
+
   static int progress_callback(void *self) noexcept;
   void heartbeat(bool force);
   void check_stop();
@@ -240,9 +271,128 @@ class RunExecutor {
   int64_t matched_ = -1;
   uint64_t bytes_ = 0;
   bool in_heartbeat_ = false;
+  int64_t first_lo_ = 0, first_hi_ = -1;  // this thread's rowid range when the run is split
+  std::atomic<bool> cancel_{false};     // tells slices to stop
+  std::vector<std::unique_ptr<Slice>> slices_;
   std::string out_dir_;                 // the folder this run writes to
   std::vector<std::string> published_;  // final names renamed into place (removed on failure)
 };
+
+int RunExecutor::slice_progress(void *self) noexcept {
+  auto *ex = static_cast<RunExecutor *>(self);
+  return ex->cancel_.load() || ex->w_.stop_.load() ? 1 : 0;
+}
+
+int64_t RunExecutor::rows_seen() const {
+  int64_t n = rows_;
+  for (const auto &s : slices_)
+    if (!s->merged) n += s->rows.load();
+  return n;
+}
+
+void RunExecutor::stop_slices() noexcept {
+  cancel_.store(true);
+  for (auto &s : slices_)
+    if (s->thread.joinable()) s->thread.join();
+}
+
+void RunExecutor::run_slice(Slice &s, const Plan &plan, const Options &o) noexcept {
+  try {
+    sqlite3_progress_handler(s.db, 20000, &RunExecutor::slice_progress, this);
+    RowWriter writer(run_.def.format, o, plan.columns);
+    Stmt st(s.db, plan.range_sql);
+    bind_params(st, plan.params);
+    int n = static_cast<int>(plan.params.size());
+    st.bind(n + 1, s.lo).bind(n + 2, s.hi);
+    std::string buf;
+    buf.reserve(kFlushBytes + 64 * 1024);
+    FileSystem &fs = file_system();
+    auto spill = [&]() {
+      const char *p = buf.data();
+      size_t left = buf.size();
+      while (left > 0) {
+        ssize_t w = fs.write(s.fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw ExportError(Code::io_error, fmt::format("write spill file in '{}': {}", out_dir_, strerror(w < 0 ? errno : EIO)));
+        p += w;
+        left -= static_cast<size_t>(w);
+      }
+      buf.clear();
+    };
+    int64_t rows = 0;
+    while (st.step()) {
+      writer.write_row(st.get(), buf);
+      if ((++rows & 1023) == 0) s.rows.store(rows);
+      if (buf.size() >= kFlushBytes) spill();
+    }
+    spill();
+    s.rows.store(rows);
+  } catch (const ExportError &e) {
+    s.error = e;
+    cancel_.store(true);
+  } catch (const SqliteError &e) {
+    int prim = e.rc() & 0xff;
+    s.error = ExportError(prim == SQLITE_INTERRUPT ? Code::interrupted : Code::internal, e.what());
+    cancel_.store(true);
+  } catch (const std::exception &e) {
+    s.error = ExportError(Code::internal, e.what());
+    cancel_.store(true);
+  }
+  sqlite3_progress_handler(s.db, 0, nullptr, nullptr);
+  s.done.store(true);
+}
+
+void RunExecutor::start_slices(OutputDir &dir, const Plan &plan, const std::string &tag) {
+  sqlite3 *r = w_.reader_.get();
+  Stmt mm(r, "SELECT min(rowid), max(rowid) FROM " + plan.source.from_sql);
+  if (!mm.step() || mm.is_null(0)) return;
+  int64_t lo = mm.int64(0), hi = mm.int64(1);
+  int n = 1 + w_.extra_active_;
+  uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  if (span < static_cast<uint64_t>(n) * 1024) return;  // too small to be worth splitting
+  uint64_t step = span / static_cast<uint64_t>(n);
+  FileSystem &fs = file_system();
+  // Range 0 is read by this thread; ranges 1..n-1 by the extra readers.
+  first_hi_ = static_cast<int64_t>(static_cast<uint64_t>(lo) + step);
+  first_lo_ = lo;
+  for (int k = 1; k < n; ++k) {
+    auto s = std::make_unique<Slice>();
+    s->db = w_.extra_[static_cast<size_t>(k - 1)].get();
+    s->lo = static_cast<int64_t>(static_cast<uint64_t>(lo) + step * static_cast<uint64_t>(k)) + 1;
+    s->hi = k == n - 1 ? hi : static_cast<int64_t>(static_cast<uint64_t>(lo) + step * static_cast<uint64_t>(k + 1));
+    std::string name = fmt::format(".spill.{}.{}.tmp", tag, k);
+    s->fd = fs.openat(dir.fd(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (s->fd < 0) throw ExportError(Code::io_error, fmt::format("create '{}': {}", dir.full_path(name), strerror(errno)));
+    fs.unlinkat(dir.fd(), name.c_str());
+    slices_.push_back(std::move(s));
+  }
+  for (auto &s : slices_) {
+    Slice *sp = s.get();
+    sp->thread = std::thread([this, sp, &plan] { run_slice(*sp, plan, plan.options); });
+  }
+}
+
+void RunExecutor::merge_slice(Slice &s, const std::function<void(std::string_view)> &out) {
+  while (!s.done.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    heartbeat(false);
+    check_stop();
+  }
+  s.thread.join();
+  if (s.error) throw *s.error;
+  std::string chunk(kFlushBytes, '\0');
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = pread(s.fd, chunk.data(), chunk.size(), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ExportError(Code::io_error, fmt::format("read spill file in '{}': {}", out_dir_, strerror(errno)));
+    if (n == 0) break;
+    out(std::string_view(chunk.data(), static_cast<size_t>(n)));
+    off += n;
+  }
+  rows_ += s.rows.load();
+  s.merged = true;
+}
 
 int RunExecutor::progress_callback(void *self) noexcept {
   auto *ex = static_cast<RunExecutor *>(self);
@@ -250,6 +400,7 @@ int RunExecutor::progress_callback(void *self) noexcept {
     ex->stop_ = Stop::shutdown;
     return 1;
   }
+  if (ex->cancel_.load()) return 1;  // a slice failed
   try {
     ex->heartbeat(false);
   } catch (...) {
@@ -274,8 +425,9 @@ void RunExecutor::heartbeat(bool force) {
       Stmt s(c,
              "UPDATE main._export_runs SET lease_until = ?3, rows_written = ?4, bytes_written = ?5, progress = ?6, "
              "rows_matched = ?7 WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
-      double progress = matched_ > 0 ? static_cast<double>(rows_) / static_cast<double>(matched_) : 0.0;
-      s.bind(1, run_.id).bind(2, run_.token).bind(3, now_ms() + cfg.lease_ms).bind(4, rows_);
+      int64_t seen = rows_seen();
+      double progress = matched_ > 0 ? static_cast<double>(seen) / static_cast<double>(matched_) : 0.0;
+      s.bind(1, run_.id).bind(2, run_.token).bind(3, now_ms() + cfg.lease_ms).bind(4, seen);
       s.bind(5, static_cast<int64_t>(bytes_)).bind(6, progress > 1.0 ? 1.0 : progress);
       if (matched_ >= 0) s.bind(7, matched_);
       else s.bind_null(7);
@@ -294,6 +446,7 @@ void RunExecutor::heartbeat(bool force) {
 
 void RunExecutor::check_stop() {
   if (w_.stop_.load()) stop_ = Stop::shutdown;
+  if (stop_ != Stop::none) cancel_.store(true);
   if (stop_ != Stop::none) throw ExportError(Code::interrupted, "the export was stopped");
 }
 
@@ -304,6 +457,11 @@ void RunExecutor::execute() noexcept {
   try {
     sqlite3_progress_handler(r, 20000, &RunExecutor::progress_callback, this);
     Plan plan = plan_run(r, run_.def, run_.criteria, false);
+    // Slices read plan on their threads: join them before plan goes away, however we leave.
+    struct SliceGuard {
+      RunExecutor *ex;
+      ~SliceGuard() { ex->stop_slices(); }
+    } slice_guard{this};
     {
       Stmt count(r, plan.count_sql);
       bind_params(count, plan.params);
@@ -346,8 +504,14 @@ void RunExecutor::execute() noexcept {
       for (auto &f : files) bytes_ += f->size_bytes();
     };
     start_part();
-    Stmt st(r, plan.sql);
+    bool parallel = w_.extra_active_ > 0 && !plan.range_sql.empty() && !split && plan.source.schema == "main";
+    if (parallel) start_slices(*dir, plan, tag);
+    Stmt st(r, slices_.empty() ? plan.sql : plan.range_sql);
     bind_params(st, plan.params);
+    if (!slices_.empty()) {
+      int n = static_cast<int>(plan.params.size());
+      st.bind(n + 1, first_lo_).bind(n + 2, first_hi_);
+    }
     std::string row_tail;
     while (st.step()) {
       size_t before = buf.size();
@@ -372,11 +536,19 @@ void RunExecutor::execute() noexcept {
       }
     }
     flush(buf.size());
+    for (auto &s : slices_) {
+      merge_slice(*s, [&](std::string_view bytes) {
+        buf.append(bytes);
+        flush(buf.size());
+      });
+      part_rows.back() += s->rows.load();
+    }
     files.back()->finish();
     check_stop();
     exec(r, "COMMIT");  // end the read transaction before taking the write lock
     finish(*dir, files, part_rows, plan, rows_);
   } catch (const std::exception &e) {
+    stop_slices();
     for (auto &f : files) f->discard();
     files.clear();
     if (dir)
@@ -561,10 +733,28 @@ bool WorkerThread::claim_and_run() {
   claim.bind(6, iso_time(now));
   claim.exec();
   sqlite3 *r = reader_.get();
+  extra_active_ = 0;
   if (wal_) {
-    // Start the snapshot while the write lock is held: it is the state at the claim.
+    // Start the snapshot while the write lock is held: it is the state at the claim. Extra
+    // readers start theirs in the same window, so all of them see the same state.
     exec(r, "BEGIN");
     exec(r, "SELECT count(*) FROM main.sqlite_schema");
+    int want = cfg.parallel - 1;
+    if (want > 0 && run.attach.empty()) {
+      try {
+        while (static_cast<int>(extra_.size()) < want) {
+          extra_.push_back(open_internal(svc_, false));
+          exec(extra_.back().get(), "PRAGMA query_only = ON");
+        }
+        for (int i = 0; i < want; ++i) {
+          exec(extra_[static_cast<size_t>(i)].get(), "BEGIN");
+          exec(extra_[static_cast<size_t>(i)].get(), "SELECT count(*) FROM main.sqlite_schema");
+          extra_active_ = i + 1;
+        }
+      } catch (const std::exception &) {
+        // Fewer readers than asked: the run goes on with those that hold the snapshot.
+      }
+    }
     tx->commit();
   } else {
     tx->commit();
@@ -573,6 +763,9 @@ bool WorkerThread::claim_and_run() {
   }
   RunExecutor ex(*this, std::move(run));
   ex.execute();
+  for (int i = 0; i < extra_active_; ++i)
+    sqlite3_exec(extra_[static_cast<size_t>(i)].get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  extra_active_ = 0;
   return true;
 }
 

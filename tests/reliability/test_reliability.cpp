@@ -1,0 +1,559 @@
+// test_reliability.cpp: the guarantees of SPEC section 9 that need more than one process or
+// a fault: durable queue (4), atomic files (5), clean shutdown (8). Issue 8, tests 1, 4, 6, 10.
+//
+//   [crash]      crash loop: a child exporting with a row delay is SIGKILLed at a random moment,
+//                100 rounds (20 under sanitizers); after each, invariants on the database; at
+//                the end a worker brings every run to a final state and sweeps every leftover.
+//   [lock]       a writer holds BEGIN IMMEDIATE past the worker's busy timeout: the worker backs
+//                off and finishes; the application's commits go through after the release.
+//   [takeover]   a lease taken over by another worker: the stale worker's heartbeat and its
+//                final update change nothing; the run is rescued when the lease expires.
+//   [processes]  two processes with two workers each on one database: every run executed once.
+//   [shutdown]   exit(0) and sqlite3_close() while exports run and runs are queued: quick, no
+//                crash, and the next open completes every run.
+//
+// Each prints "FIGURES <test>: ..." lines (rounds, kills, runs completed, rescued, lost) for the
+// README's table. EXPORT_SANITIZE non-empty (ASan/TSan builds): fewer rounds and rows.
+// RELIABILITY_SEED=<n> replays the random moments of a crash or shutdown loop.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+
+#include "reliability.h"
+
+using rel::Child;
+using rel::Clock;
+using rel::ms_since;
+using rel::q;
+using rel::sanitized;
+using testdb::Db;
+using testdb::eventually;
+using testdb::Folder;
+
+namespace {
+
+unsigned pick_seed() {
+  if (const char *s = std::getenv("RELIABILITY_SEED")) return static_cast<unsigned>(std::strtoul(s, nullptr, 10));
+  return std::random_device{}();
+}
+
+// items(id, name, value, note) with n rows, and the definitions the tests use.
+void setup_db(const std::string &path, const std::string &journal_mode, int n) {
+  Db d(path);
+  d.exec("SELECT export_config('workers', 0)");
+  d.exec("PRAGMA journal_mode = " + journal_mode);
+  d.exec("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, value REAL, note TEXT)");
+  d.exec("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " + std::to_string(n) +
+         ") INSERT INTO items SELECT i, 'item ' || i, i * 0.25, CASE WHEN i % 7 = 0 THEN NULL ELSE "
+         "'note, \"quoted\" ' || hex(randomblob(8)) END FROM c");
+  auto def = [&](const std::string &name, int upto, const std::string &format, const std::string &options) {
+    d.exec("INSERT INTO exports(name, source, format, options) VALUES (" + q(name) + ", " +
+           q("SELECT * FROM items WHERE id <= " + std::to_string(upto)) + ", " + q(format) + ", " + q(options) + ")");
+  };
+  def("small", 40, "csv", R"({"exclusive": false})");
+  def("parts", 300, "csv", R"({"exclusive": false, "file_max_rows": 80})");
+  def("jsonl", 120, "jsonl", R"({"exclusive": false})");
+  def("large", n, "csv", R"({"exclusive": false, "compression": "gzip"})");
+}
+
+// A connection with the extension loaded whose service never runs a worker: the worker that
+// loading starts is stopped while a second connection holds the write lock, so it claims nothing.
+std::unique_ptr<Db> open_without_workers(const std::string &path) {
+  Db guard(path, false);
+  guard.exec("BEGIN IMMEDIATE");
+  auto d = std::make_unique<Db>(path);
+  d->exec("SELECT export_config('workers', 0)");
+  guard.exec("COMMIT");
+  return d;
+}
+
+// Known bugs seen in a test: how often, and the first example.
+struct KnownBugs {
+  std::map<std::string, std::pair<int, std::string>> seen;
+  void add(const rel::Findings &f, const std::string &when) {
+    for (const auto &[bug, list] : f.known)
+      if (!list.empty()) {
+        auto &e = seen[bug];
+        if (e.first++ == 0) e.second = when + ": " + list.front();
+      }
+  }
+  int count(const std::string &bug) const {
+    auto it = seen.find(bug);
+    return it == seen.end() ? 0 : it->second.first;
+  }
+  void warn(const std::string &checks) const {
+    for (const auto &[bug, e] : seen) {
+      std::string what = bug == rel::kFailedTemporary
+                             ? "a temporary file of a FAILED/ABORTED run whose process died stays until a sweep"
+                             : "a final file renamed into place by a process killed before its COMMIT stays forever "
+                               "once the run ends FAILED or ABORTED";
+      WARN("KNOWN BUG: " << what << " (check skipped; " << e.first << " of " << checks << " saw it), e.g. "
+                         << e.second);
+    }
+  }
+};
+
+std::string status_of(const Db &d, const std::string &id) {
+  return d.text("SELECT status FROM _export_runs WHERE id = " + q(id));
+}
+
+bool has_temporary(const std::string &dir, const std::string &tag = "") {
+  for (const auto &name : testdb::files_in(dir))
+    if (name.size() > 4 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0 &&
+        (tag.empty() || name.find("." + tag + ".tmp") != std::string::npos))
+      return true;
+  return false;
+}
+
+void report(const rel::Findings &f, const std::string &when) {
+  for (const auto &v : f.violations) FAIL_CHECK(when << ": " << v);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Test 1: crash loop.
+TEST_CASE("crash loop: a process SIGKILLed at random moments loses nothing", "[reliability][crash]") {
+  const int rounds = sanitized() ? 20 : 100;
+  const long long lease_ms = 1000;
+  const int kill_window_ms = 300;
+  const unsigned seed = pick_seed();
+  std::mt19937 rng(seed);
+  std::cout << "crash loop: seed " << seed << " (RELIABILITY_SEED replays it)\n";
+  Folder f;
+  // Rounds alternate between a WAL database and a rollback-journal one.
+  const std::vector<std::string> paths = {f / "wal.db", f / "journal.db"};
+  const int n_large = sanitized() ? 1000 : 2000;
+  setup_db(paths[0], "WAL", n_large);
+  setup_db(paths[1], "DELETE", n_large);
+  // Exports of about 12 ms (small), 36 ms (jsonl), 90 ms in 4 files (parts) and 0.6 s (large,
+  // gzip) at 300 us a row: some finish inside a round, some never do and give up.
+  const std::vector<std::string> kinds = {"small", "parts", "jsonl", "small", "large", "parts"};
+  const std::set<std::string> known = {rel::kFailedTemporary, rel::kFailedFinal};
+  KnownBugs bugs;
+  std::map<std::string, std::string> acknowledged;  // run id -> database
+  std::set<std::string> temporaries_seen, finals_of_running_seen;
+  int kills = 0, queued = 0, aborted = 0;
+  size_t next_kind = 0;
+  auto t_loop = Clock::now();
+  for (int round = 0; round < rounds; ++round) {
+    const std::string &path = paths[round % 2];
+    std::vector<std::string> args = {"run", path, std::to_string(lease_ms)};
+    {
+      Db d(path, false);
+      long long pending = d.integer("SELECT count(*) FROM _export_runs WHERE status IN ('CREATED', 'RUNNING')");
+      for (long long i = pending; i < 3 && i < pending + 2; ++i) args.push_back(kinds[next_kind++ % kinds.size()]);
+    }
+    if (round % 10 == 9) {
+      // Now and then the application aborts a run that a killed process left RUNNING (or a queued one).
+      auto d = open_without_workers(path);
+      std::string id = d->text("SELECT id FROM _export_runs WHERE status IN ('RUNNING', 'CREATED') "
+                               "ORDER BY status = 'RUNNING' DESC, rowid LIMIT 1");
+      if (!id.empty() && d->integer("SELECT export_abort(" + q(id) + ")") == 1) ++aborted;
+    }
+    int delay = std::uniform_int_distribution<int>(0, kill_window_ms)(rng);
+    {
+      Child c(args, {"SQLITE_EXPORT_TEST_ROW_DELAY_US=300"});
+      std::this_thread::sleep_until(c.started() + std::chrono::milliseconds(delay));
+      if (!c.alive()) {
+        c.drain();
+        FAIL("round " << round << ": the child ended by itself (" << c.describe_status() << ")");
+      }
+      c.kill(SIGKILL);
+      REQUIRE(c.wait(10000));
+      REQUIRE(WIFSIGNALED(c.status()));
+      ++kills;
+      c.drain();
+      for (const auto &line : c.lines())
+        if (line.rfind("QUEUED ", 0) == 0) {
+          acknowledged[line.substr(7)] = path;
+          ++queued;
+        }
+    }
+    Db d(path, false);
+    rel::Findings fi = rel::check_invariants(d, path + "-exports", lease_ms, known);
+    std::string when = "round " + std::to_string(round) + " (seed " + std::to_string(seed) + ", kill at " +
+                       std::to_string(delay) + " ms, " + path.substr(path.rfind('/') + 1) + ")";
+    report(fi, when);
+    bugs.add(fi, when);
+    for (const auto &name : fi.temporaries) temporaries_seen.insert(path + "/" + name);
+    for (const auto &name : fi.finals_of_running) finals_of_running_seen.insert(path + "/" + name);
+    for (const auto &[id, db] : acknowledged)
+      if (db == path && d.integer("SELECT count(*) FROM _export_runs WHERE id = " + q(id)) != 1)
+        FAIL_CHECK(when << ": run " << id << " was acknowledged by export_run but is not in the database");
+  }
+  long long loop_ms = ms_since(t_loop);
+
+  // Recovery: a worker on each database (this process, no row delay) ends every run.
+  auto t_recover = Clock::now();
+  {
+    Db w0(paths[0]), w1(paths[1]);
+    auto pending = [&] {
+      return w0.integer("SELECT count(*) FROM _export_runs WHERE status IN ('CREATED', 'RUNNING')") +
+             w1.integer("SELECT count(*) FROM _export_runs WHERE status IN ('CREATED', 'RUNNING')");
+    };
+    CHECK(eventually([&] { return pending() == 0; }, 120000));
+    // The first sweep runs about a second after a worker starts, then every 30 s.
+    CHECK(eventually([&] { return !has_temporary(paths[0] + "-exports") && !has_temporary(paths[1] + "-exports"); },
+                     45000));
+  }
+  long long recover_ms = ms_since(t_recover);
+
+  int completed = 0, failed = 0, rescued = 0, lost = 0, files = 0, total = 0;
+  for (const auto &path : paths) {
+    Db d(path, false);
+    rel::Findings fi = rel::check_invariants(d, path + "-exports", lease_ms, {rel::kFailedFinal});
+    report(fi, "after recovery of " + path);
+    bugs.add(fi, "after recovery of " + path);
+    lost += static_cast<int>(fi.violations.size());
+    files += fi.files_verified;
+    completed += fi.complete;
+    failed += fi.failed;
+    for (auto &r : rel::rows(d, "SELECT id, status, attempts, coalesce(failure_reason, '') FROM _export_runs")) {
+      ++total;
+      bool ok = r[1] == "COMPLETE" || r[1] == "ABORTED" ||
+                (r[1] == "FAILED" && r[3].rfind("internal: the run was interrupted", 0) == 0 &&
+                 r[3].find("giving up") != std::string::npos);
+      if (!ok) {
+        ++lost;
+        FAIL_CHECK("run " << r[0] << " ended " << r[1] << " (" << r[3] << ")");
+      }
+      if (std::atoi(r[2].c_str()) > 1) ++rescued;
+    }
+    CHECK(fi.temporaries.empty());
+  }
+  for (const auto &[id, db] : acknowledged) {
+    Db d(db, false);
+    if (d.integer("SELECT count(*) FROM _export_runs WHERE id = " + q(id)) != 1) ++lost;
+  }
+  CHECK(kills == rounds);
+  CHECK(completed > 0);
+  bugs.warn(std::to_string(rounds) + " rounds");
+  std::cout << "FIGURES crash loop: rounds " << rounds << ", kills " << kills << " (0-" << kill_window_ms
+            << " ms after start), runs " << total << " (acknowledged by export_run " << queued << "), completed "
+            << completed << ", rescued after a kill " << rescued << ", gave up after 3 interrupted attempts " << failed
+            << ", aborted " << aborted << ", files verified " << files << ", interrupted attempts with a temporary file "
+            << temporaries_seen.size() << ", kills between rename and commit " << finals_of_running_seen.size()
+            << ", rounds showing known bugs: FAILED/ABORTED run's temporary file " << bugs.count(rel::kFailedTemporary)
+            << ", FAILED/ABORTED run's final file " << bugs.count(rel::kFailedFinal) << "; lost " << lost << "; loop "
+            << loop_ms << " ms, recovery " << recover_ms << " ms\n";
+  CHECK(lost == 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test 4a: lock contention.
+TEST_CASE("lock contention: a writer holding the lock past the busy timeout delays runs, never fails them",
+          "[reliability][lock]") {
+  const int hold_ms = 3000;
+  const int n = sanitized() ? 1000 : 2000;
+  Folder f;
+  std::string path = f / "a.db", out = path + "-exports";
+  setup_db(path, "WAL", n);
+  setenv("SQLITE_EXPORT_TEST_ROW_DELAY_US", "500", 1);
+  Db d(path);
+  unsetenv("SQLITE_EXPORT_TEST_ROW_DELAY_US");
+  d.exec("SELECT export_config('workers', 0)");
+  d.exec("SELECT export_config('lease_ms', 5000)");
+
+  SECTION("a run queued before the lock is claimed after it is released") {
+    std::string r1 = d.text("SELECT export_run('small', '[]')");
+    Child hold({"hold", path, std::to_string(hold_ms)});
+    REQUIRE(hold.wait_line("LOCKED", 30000) != "");
+    auto t_locked = Clock::now();
+    d.exec("SELECT export_config('workers', 1)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    CHECK(status_of(d, r1) == "CREATED");  // the worker cannot claim while the lock is held
+    // The application's own write waits for the lock (busy timeout 5 s) and goes through.
+    long long remaining = hold_ms - ms_since(t_locked);
+    auto t0 = Clock::now();
+    std::string r2 = d.text("SELECT export_run('small', '[]')");
+    long long waited = ms_since(t0);
+    CHECK(waited >= remaining - 300);
+    REQUIRE(hold.wait_line("RELEASED", 10000) != "");
+    CHECK(d.text("SELECT export_wait(" + q(r1) + ", 20000)") == "COMPLETE");
+    CHECK(d.text("SELECT export_wait(" + q(r2) + ", 20000)") == "COMPLETE");
+    CHECK(d.integer("SELECT max(attempts) FROM _export_runs") == 1);
+    d.exec("INSERT INTO items(name) VALUES ('after the lock')");
+    CHECK(hold.wait(10000));
+    CHECK(hold.exited_ok());
+    std::cout << "FIGURES lock contention (claim): lock held " << hold_ms << " ms, the application's export_run waited "
+              << waited << " ms, 2 runs COMPLETE, attempts 1\n";
+  }
+
+  SECTION("a running export whose heartbeats and final commit meet the lock waits and completes") {
+    d.exec("SELECT export_config('workers', 1)");
+    std::string r = d.text("SELECT export_run('large', '[]')");
+    REQUIRE(eventually([&] { return has_temporary(out); }, 20000));
+    Child hold({"hold", path, std::to_string(hold_ms)});
+    REQUIRE(hold.wait_line("LOCKED", 30000) != "");
+    // The export (about 1 s) ends while the lock is held: the run must stay RUNNING, not fail.
+    bool stayed_running = true;
+    auto t0 = Clock::now();
+    while (ms_since(t0) < hold_ms - 300) {
+      if (status_of(d, r) != "RUNNING") stayed_running = false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(stayed_running);
+    REQUIRE(hold.wait_line("RELEASED", 10000) != "");
+    auto t_released = Clock::now();
+    CHECK(d.text("SELECT export_wait(" + q(r) + ", 30000)") == "COMPLETE");
+    long long after_release = ms_since(t_released);
+    CHECK(d.integer("SELECT attempts FROM _export_runs WHERE id = " + q(r)) == 1);
+    CHECK(d.integer("SELECT rows_written FROM _export_runs WHERE id = " + q(r)) == n);
+    d.exec("INSERT INTO items(name) VALUES ('after the lock')");
+    CHECK(hold.wait(10000));
+    CHECK(hold.exited_ok());
+    report(rel::check_invariants(d, out, 5000), "after the lock");
+    std::cout << "FIGURES lock contention (running export): lock held " << hold_ms << " ms while exporting, COMPLETE "
+              << after_release << " ms after the release, attempts 1\n";
+  }
+
+  SECTION("a lease that expires while the lock is held: two workers, the run completes exactly once") {
+    d.exec("SELECT export_config('lease_ms', 1000)");
+    d.exec("SELECT export_config('workers', 2)");
+    std::string r = d.text("SELECT export_run('large', '[]')");
+    REQUIRE(eventually([&] { return has_temporary(out); }, 20000));
+    Child hold({"hold", path, std::to_string(hold_ms)});
+    REQUIRE(hold.wait_line("LOCKED", 30000) != "");
+    REQUIRE(hold.wait_line("RELEASED", 20000) != "");
+    CHECK(d.text("SELECT export_wait(" + q(r) + ", 30000)") == "COMPLETE");
+    long long attempts = d.integer("SELECT attempts FROM _export_runs WHERE id = " + q(r));
+    CHECK(attempts <= 2);
+    CHECK(d.integer("SELECT count(*) FROM _export_files WHERE run_id = " + q(r)) == 1);
+    CHECK(d.integer("SELECT rows_written FROM _export_runs WHERE id = " + q(r)) == n);
+    CHECK(eventually([&] { return !has_temporary(out); }, 10000));
+    report(rel::check_invariants(d, out, 1000), "after the lock");
+    CHECK(hold.wait(10000));
+    CHECK(hold.exited_ok());
+    std::cout << "FIGURES lock contention (lease expired during the lock): COMPLETE once, "
+              << (attempts == 1 ? "by the first worker (attempts 1)" : "rescued by the other worker (attempts 2)")
+              << "\n";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test 4b: lease takeover.
+TEST_CASE("lease takeover: the stale worker's updates change nothing; the run is rescued once",
+          "[reliability][takeover]") {
+  Folder f;
+  std::string path = f / "a.db", out = path + "-exports";
+  setup_db(path, "WAL", 3000);
+  Db d0(path);
+  d0.exec("SELECT export_config('workers', 0)");
+  d0.exec("INSERT INTO exports(name, source, options) VALUES ('slow', 'SELECT * FROM items', '{\"exclusive\": false}')");
+  d0.exec("INSERT INTO exports(name, source, options) VALUES ('quick', 'SELECT * FROM items WHERE id <= 300', "
+          "'{\"exclusive\": false}')");
+  d0.close();
+  setenv("SQLITE_EXPORT_TEST_ROW_DELAY_US", "1000", 1);
+  Db d(path);
+  unsetenv("SQLITE_EXPORT_TEST_ROW_DELAY_US");
+  const long long lease_ms = 2000;
+  d.exec("SELECT export_config('lease_ms', " + std::to_string(lease_ms) + ")");
+
+  // slow: the stale worker notices at a heartbeat; quick (~0.3 s, no heartbeat after the start):
+  // only its final, fenced commit can notice.
+  auto variant = GENERATE(std::string("slow"), std::string("quick"));
+  SECTION("takeover noticed by " + std::string(variant == "slow" ? "a heartbeat" : "the final update")) {
+    std::string r = d.text("SELECT export_run(" + q(variant) + ", '[]')");
+    REQUIRE(eventually([&] { return has_temporary(out, r + "-1"); }, 20000));
+    // Another "worker" takes the run over: the fencing token moves on.
+    d.exec("UPDATE _export_runs SET lease_token = lease_token + 1 WHERE id = " + q(r) +
+           " AND status = 'RUNNING' AND lease_token = 1");
+    REQUIRE(sqlite3_changes(d.db) == 1);
+    auto t0 = Clock::now();
+    bool stale_completed = false, stale_failed = false, stale_recorded = false, stale_published = false;
+    long long temp_gone_ms = -1;
+    // Until the rescue claims the run (token 3), nothing the stale worker does may show.
+    while (d.integer("SELECT lease_token FROM _export_runs WHERE id = " + q(r)) == 2 && ms_since(t0) < 30000) {
+      std::string st = status_of(d, r);
+      if (st == "COMPLETE") stale_completed = true;
+      if (st == "FAILED") stale_failed = true;
+      if (d.integer("SELECT count(*) FROM _export_files WHERE run_id = " + q(r)) > 0) stale_recorded = true;
+      for (const auto &name : testdb::files_in(out))
+        if (name[0] != '.') stale_published = true;
+      if (temp_gone_ms < 0 && !has_temporary(out, r + "-1")) temp_gone_ms = ms_since(t0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    CHECK_FALSE(stale_completed);
+    CHECK_FALSE(stale_failed);
+    CHECK_FALSE(stale_recorded);
+    CHECK_FALSE(stale_published);
+    CHECK(temp_gone_ms >= 0);  // the stale worker removed its temporary file before the rescue
+    long long rescued_after = ms_since(t0);
+    CHECK(d.text("SELECT export_wait(" + q(r) + ", 60000)") == "COMPLETE");
+    CHECK(d.integer("SELECT lease_token FROM _export_runs WHERE id = " + q(r)) == 3);
+    CHECK(d.integer("SELECT attempts FROM _export_runs WHERE id = " + q(r)) == 2);
+    CHECK(d.integer("SELECT count(*) FROM _export_files WHERE run_id = " + q(r)) == 1);
+    CHECK(d.integer("SELECT rows_written FROM _export_runs WHERE id = " + q(r)) ==
+          d.integer(variant == "slow" ? "SELECT count(*) FROM items" : "SELECT 300"));
+    CHECK(eventually([&] { return !has_temporary(out); }, 5000));
+    report(rel::check_invariants(d, out, lease_ms), "after the takeover");
+    std::cout << "FIGURES lease takeover (" << variant << "): stale worker's temporary file removed after "
+              << temp_gone_ms << " ms, rescued after " << rescued_after
+              << " ms (lease " << lease_ms << " ms), COMPLETE once, attempts 2\n";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test 6: two processes.
+TEST_CASE("two processes with two workers each: every run executed exactly once", "[reliability][processes]") {
+  // WAL, and rollback-journal mode, where a claim's commit must wait for the other workers'
+  // read transactions.
+  auto mode = GENERATE(std::string("WAL"), std::string("DELETE"));
+  const int runs = mode == "WAL" ? 60 : 30;
+  Folder f;
+  std::string path = f / "a.db", out = path + "-exports";
+  setup_db(path, mode, 100);
+  {
+    Db d(path);
+    d.exec("SELECT export_config('workers', 0)");
+    d.exec("INSERT INTO exports(name, source, options) VALUES ('p', 'SELECT * FROM items WHERE id <= 40', "
+           "'{\"exclusive\": false}')");
+  }
+  const char *delay = "2000";  // 40 rows x 2 ms: about 80 ms a run, so both processes get work
+  Child c({"work", path, "120", "2"}, {std::string("SQLITE_EXPORT_TEST_ROW_DELAY_US=") + delay});
+  REQUIRE(c.wait_line("READY", 30000) != "");
+  setenv("SQLITE_EXPORT_TEST_ROW_DELAY_US", delay, 1);
+  Db d(path);
+  unsetenv("SQLITE_EXPORT_TEST_ROW_DELAY_US");
+  d.exec("SELECT export_config('workers', 2)");
+  auto t0 = Clock::now();
+  d.exec("BEGIN IMMEDIATE");
+  for (int i = 0; i < runs; ++i) d.exec("SELECT export_run('p', '[]')");
+  d.exec("COMMIT");
+  auto complete = [&] { return d.integer("SELECT count(*) FROM _export_runs WHERE status = 'COMPLETE'"); };
+  CHECK(eventually([&] { return complete() == runs; }, 120000));
+  long long took = ms_since(t0);
+  INFO(mode << " journal mode");
+  CHECK(complete() == runs);
+  CHECK(d.integer("SELECT count(*) FROM _export_runs WHERE attempts <> 1") == 0);
+  CHECK(d.integer("SELECT count(*) FROM _export_runs WHERE lease_token <> 1") == 0);  // claimed once each
+  CHECK(d.integer("SELECT count(*) FROM _export_files") == runs);
+  CHECK(d.integer("SELECT count(*) FROM _export_runs WHERE rows_written <> 40") == 0);
+  CHECK(testdb::files_in(out).size() == static_cast<size_t>(runs));
+  report(rel::check_invariants(d, out, 15000), "after both processes");
+  std::string child_owner = "pid:" + std::to_string(c.pid()) + ":%";
+  std::string my_owner = "pid:" + std::to_string(getpid()) + ":%";
+  long long by_child = d.integer("SELECT count(*) FROM _export_runs WHERE lease_owner LIKE " + q(child_owner));
+  long long by_me = d.integer("SELECT count(*) FROM _export_runs WHERE lease_owner LIKE " + q(my_owner));
+  CHECK(by_child + by_me == runs);
+  CHECK(by_child > 0);
+  CHECK(by_me > 0);
+  std::string ran = c.wait_line("RAN ", 60000);
+  CHECK(ran == "RAN " + std::to_string(by_child));
+  REQUIRE(c.wait(30000));
+  CHECK(c.exited_ok());
+  std::cout << "FIGURES two processes (" << mode << "): " << runs << " runs, " << complete()
+            << " COMPLETE with attempts 1 in " << took << " ms; this process ran " << by_me << ", the other "
+            << by_child << "; executed twice: " << d.integer("SELECT count(*) FROM _export_runs WHERE lease_token > 1")
+            << "\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test 10: shutdown.
+TEST_CASE("shutdown: exit(0) and close while exports run and runs are queued", "[reliability][shutdown]") {
+  const unsigned seed = pick_seed();
+  std::mt19937 rng(seed);
+  std::cout << "shutdown: seed " << seed << " (RELIABILITY_SEED replays it)\n";
+  const int n = sanitized() ? 3000 : 5000;  // x 200 us a row: about a second per export
+  Folder f;
+  std::string path = f / "a.db", out = path + "-exports";
+  setup_db(path, "WAL", n);
+  const std::vector<std::string> env = {"SQLITE_EXPORT_TEST_ROW_DELAY_US=200"};
+  const long long lease_ms = 2000;
+  int children = 0, interrupted_runs = 0, left_running = 0;
+  long long worst_exit_ms = 0, worst_close_ms = 0;
+
+  // After a clean end: nothing RUNNING (runs in flight went back to the queue) unless the write
+  // lock was held by another process (then the lease runs out and the run is rescued), no file
+  // left of an unfinished run, the database intact.
+  auto after_end = [&](const std::string &when, bool lock_was_held) {
+    Db d(path, false);
+    report(rel::check_invariants(d, out, lease_ms), when);
+    long long running = d.integer("SELECT count(*) FROM _export_runs WHERE status = 'RUNNING'");
+    if (lock_was_held) left_running += static_cast<int>(running);
+    else CHECK(running == 0);
+    for (const auto &name : testdb::files_in(out))
+      if (name[0] == '.') FAIL_CHECK(when << ": temporary file left: " << name);
+  };
+  // One child: HOW = exit or close, at DELAY_MS (-1: while an export writes its file; -2: the
+  // same, while another process holds the write lock).
+  auto one = [&](const std::string &how, int delay_ms, int queue) {
+    Child c({"exit", path, how, std::to_string(delay_ms), "large", std::to_string(queue), std::to_string(lease_ms)}, env);
+    ++children;
+    std::string when = how + " " +
+                       (delay_ms == -2   ? std::string("while exporting, another process holding the write lock")
+                        : delay_ms == -1 ? std::string("while exporting")
+                                         : "after " + std::to_string(delay_ms) + " ms") +
+                       " (seed " + std::to_string(seed) + ")";
+    INFO(when);
+    std::unique_ptr<Child> hold;
+    if (delay_ms == -2) {
+      REQUIRE(c.wait_line("WRITING", 60000) != "");
+      hold = std::make_unique<Child>(std::vector<std::string>{"hold", path, "3000"});
+      REQUIRE(hold->wait_line("LOCKED", 30000) != "");
+      std::ofstream(path + ".go").put('\n');
+    }
+    REQUIRE(c.wait_line("EXITING", 60000) != "");
+    auto t0 = Clock::now();
+    bool ended = c.wait(10000);
+    long long ms = ms_since(t0);
+    REQUIRE(ended);
+    c.drain();
+    if (!c.exited_ok()) FAIL_CHECK(when << ": the child ended with " << c.describe_status());
+    CHECK(ms < 2000);
+    worst_exit_ms = std::max(worst_exit_ms, ms);
+    if (how == "close") {
+      std::string closed;
+      for (const auto &l : c.lines())
+        if (l.rfind("CLOSED ", 0) == 0) closed = l;
+      REQUIRE(closed != "");
+      long long close_ms = std::atoll(closed.c_str() + 7);
+      CHECK(close_ms < 1500);
+      worst_close_ms = std::max(worst_close_ms, close_ms);
+    }
+    if (hold) {
+      REQUIRE(hold->wait(10000));
+      CHECK(hold->exited_ok());
+      std::filesystem::remove(path + ".go");
+    }
+    after_end("after " + when, hold != nullptr);
+  };
+
+  // While an export writes its file and two more runs wait behind it.
+  one("exit", -1, 3);
+  one("close", -1, 3);
+  // The same while another process holds the write lock: the worker cannot put its run back.
+  one("exit", -2, 1);
+  one("close", -2, 1);
+  // At random moments: while the worker starts, claims, opens its files, exports.
+  const int random_rounds = sanitized() ? 4 : 10;
+  for (int i = 0; i < random_rounds; ++i)
+    one(i % 2 ? "close" : "exit", std::uniform_int_distribution<int>(0, 300)(rng), 1);
+  {
+    Db d(path, false);
+    interrupted_runs =
+        static_cast<int>(d.integer("SELECT count(*) FROM _export_runs WHERE status IN ('CREATED', 'RUNNING')"));
+  }
+  // The next open (with a worker, no row delay) completes every run.
+  Db d(path);
+  long long total = d.integer("SELECT count(*) FROM _export_runs");
+  CHECK(eventually([&] { return d.integer("SELECT count(*) FROM _export_runs WHERE status = 'COMPLETE'") == total; },
+                   120000));
+  // A run put back in the queue keeps attempts at 1; one left RUNNING is rescued (attempts 2).
+  long long rescued = d.integer("SELECT count(*) FROM _export_runs WHERE attempts = 2");
+  CHECK(d.integer("SELECT count(*) FROM _export_runs WHERE attempts NOT IN (1, 2)") == 0);
+  CHECK(rescued <= left_running);
+  CHECK(d.integer("SELECT count(*) FROM _export_runs WHERE rows_written <> " + std::to_string(n)) == 0);
+  CHECK(eventually([&] { return !has_temporary(out); }, 5000));
+  rel::Findings fi = rel::check_invariants(d, out, 15000);
+  report(fi, "after the next open");
+  std::cout << "FIGURES shutdown: " << children << " processes ended by exit(0) or sqlite3_close() during exports ("
+            << random_rounds << " at random moments), all exit status 0, slowest exit " << worst_exit_ms
+            << " ms, slowest close " << worst_close_ms << " ms; " << total << " runs, " << interrupted_runs
+            << " still queued after the last process (" << left_running << " left RUNNING because another process held the "
+            << "write lock, rescued " << rescued << "), all COMPLETE after the next open, files verified "
+            << fi.files_verified << ", lost " << fi.violations.size() << "\n";
+}
