@@ -1,10 +1,17 @@
 // db.cpp: RAII wrappers over SQLite handles.
 #include "db.h"
 
+#include <cstring>
+
 namespace sqlexport {
 
 void throw_sqlite(sqlite3 *db, int rc) {
-  throw SqliteError(rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // For I/O errors, say what the system said (e.g. "File too large" of a temporary file).
+  int prim = rc & 0xff;
+  if (db && (prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_CANTOPEN) && sqlite3_system_errno(db) != 0)
+    msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
+  throw SqliteError(rc, msg);
 }
 
 Stmt::Stmt(sqlite3 *db, std::string_view sql) : db_(db) {
