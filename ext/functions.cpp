@@ -154,19 +154,14 @@ void fn_run(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
     Stmt dbs(db, "SELECT name, file FROM pragma_database_list WHERE name NOT IN ('main', 'temp') AND file <> ''");
     while (dbs.step()) attach[dbs.text(0)] = dbs.text(1);
   }
-  int64_t number = 0;
-  {
-    Stmt n(db, "UPDATE main._export_definitions SET next_number = next_number + 1 WHERE id = ?1 RETURNING next_number - 1");
-    n.bind(1, def.id);
-    if (!n.step()) throw ExportError(Code::not_found, fmt::format("no export with id or name '{}'", def.name));
-    number = n.int64(0);
-    n.exec();
-  }
   std::string id = new_id();
+  // One statement, so one commit in autocommit mode; the trigger _export_runs_number moves the
+  // definition's next_number on.
   Stmt ins(db,
            "INSERT INTO main._export_runs(id, export_id, number, status, criteria, sql, params, attach, created_at) "
-           "VALUES (?1, ?2, ?3, 'CREATED', ?4, ?5, ?6, ?7, ?8)");
-  ins.bind(1, id).bind(2, def.id).bind(3, number);
+           "VALUES (?1, ?2, (SELECT next_number FROM main._export_definitions WHERE id = ?2), 'CREATED', ?4, ?5, ?6, "
+           "?7, ?8)");
+  ins.bind(1, id).bind(2, def.id);
   if (criteria_given(crit)) ins.bind(4, crit.dump());
   else ins.bind_null(4);
   ins.bind(5, plan.sql).bind(6, plan.params.dump()).bind(7, attach.empty() ? std::string() : attach.dump());
@@ -216,10 +211,11 @@ void fn_wait(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
     auto committed = d.svc->committed_status(id);
-    if (!committed)
+    if (!committed && in_txn)
       throw ExportError(Code::state_conflict,
                         "the run is not committed yet, so no worker can start it; COMMIT the transaction that "
                         "requested it, then wait");
+    if (!committed) throw ExportError(Code::not_found, fmt::format("run '{}' was deleted while waiting for it", id));
     std::string status = *committed;
     if (is_final(status) || (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline)) {
       result_text(ctx, status);

@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS _export_runs(
 );
 CREATE INDEX IF NOT EXISTS _export_runs_status ON _export_runs(status);
 
+-- Run numbers: export_run inserts a run numbered next_number in ONE statement (one commit in
+-- autocommit mode), and this trigger moves next_number on. Numbers are never reused, even
+-- after a run is deleted, so a file name is never reused either.
+CREATE TRIGGER IF NOT EXISTS _export_runs_number AFTER INSERT ON _export_runs
+BEGIN
+  UPDATE _export_definitions SET next_number = NEW.number + 1
+   WHERE id = NEW.export_id AND next_number <= NEW.number;
+END;
+
 CREATE TABLE IF NOT EXISTS _export_files(
   id            TEXT PRIMARY KEY,
   run_id        TEXT NOT NULL,
