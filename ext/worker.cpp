@@ -78,6 +78,7 @@ Connection open_internal(const Service &svc, bool read_only) {
 
 namespace {
 
+constexpr int kStartDelayMs = 500;
 constexpr auto kIdlePoll = std::chrono::milliseconds(200);
 constexpr auto kFastPoll = std::chrono::milliseconds(5);
 constexpr auto kFastWindow = std::chrono::seconds(2);
@@ -775,12 +776,16 @@ void WorkerThread::run() noexcept {
     std::lock_guard<std::mutex> lock(wake().mu);
     seen_gen = wake().generation;
   }
+  // Leave the database alone for a moment after loading, unless work is requested in this
+  // process: scripts often change the journal mode right after `.load`, which needs the file
+  // to themselves.
+  wait_for(std::chrono::milliseconds(kStartDelayMs), seen_gen);
   while (!stop_.load() && !open()) wait_for(std::chrono::milliseconds(1000), seen_gen);
   if (stop_.load()) return;
   int64_t last_version = -1;
   auto last_scan = Clock::now() - kRescanEvery;
   auto last_sweep = Clock::now() - kSweepEvery + std::chrono::seconds(1);
-  auto fast_until = Clock::now() + kFastWindow;
+  auto fast_until = Clock::now();
   while (!stop_.load()) {
     try {
       auto now = Clock::now();
