@@ -305,7 +305,7 @@ void fn_download(sqlite3_context *ctx, FnData &d, int, sqlite3_value **argv) {
   std::string path = q.text(0), run_id = q.text(2), status = q.text(3);
   int64_t size = q.int64(1);
   q.reset();
-  if (status == "EXPIRED") throw ExportError(Code::not_found, fmt::format("file '{}' has expired and was deleted", id));
+  if (status == "EXPIRED") throw ExportError(Code::not_found, "the file has expired and was deleted");
   std::string out = d.svc->config().output_dir;
   while (out.size() > 1 && out.back() == '/') out.pop_back();
   auto slash = path.rfind('/');
