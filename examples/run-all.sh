@@ -7,21 +7,22 @@ build=${EXPORT_BUILD_DIR:?}
 stem=${EXPORT_MODULE_STEM:?}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pre=${EXPORT_PRELOAD:+LD_PRELOAD=$EXPORT_PRELOAD}
+source "$src/tests/preload-wrappers.sh"
 
 echo "--- examples/demo.sh"
-out=$(env $pre DEMO_DIR="$work/demo" bash -c "mkdir -p $work/demo && bash $src/examples/demo.sh $stem")
+mkdir -p "$work/demo"
+out=$(DEMO_DIR="$work/demo" bash "$src/examples/demo.sh" "$stem")
 echo "$out"
 grep -q "COMPLETE" <<<"$out"
 grep -q '^id,customer,total,note' <<<"$out"
 
 echo "--- examples/example.sh"
-out=$(env $pre bash "$src/examples/example.sh" "$stem")
+out=$(bash "$src/examples/example.sh" "$stem")
 echo "$out"
 [ "$out" = "$(printf 'COMPLETE\na,b\n1,x\n2,"y, z"')" ]
 
 echo "--- examples/example.py"
-env $pre "${EXPORT_PYTHON:-/usr/bin/python3}" "$src/examples/example.py" "$stem"
+"${EXPORT_PYTHON:-/usr/bin/python3}" "$src/examples/example.py" "$stem"
 
 echo "--- examples/cpp (installed static library, find_package)"
 cmake_cmd=${CMAKE_COMMAND:-cmake}

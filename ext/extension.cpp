@@ -26,7 +26,10 @@ SQLITE_EXTENSION_INIT1
 extern "C" __attribute__((visibility("default"))) int sqlite3_export_init(sqlite3 *db, char **pzErrMsg,
                                                                           const sqlite3_api_routines *pApi) {
 #ifndef SQLITE_CORE
-  SQLITE_EXTENSION_INIT2(pApi);
+  // SQLITE_EXTENSION_INIT2, but written only when it changes: the entry point runs again for
+  // every connection while workers of earlier connections read the pointer (a data race
+  // otherwise, even though the value is the same).
+  if (sqlite3_api != pApi) sqlite3_api = pApi;
 #else
   (void)pApi;
 #endif

@@ -5,4 +5,5 @@ py=${1:?usage: run.sh test.py}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-exec env ${EXPORT_PRELOAD:+LD_PRELOAD=$EXPORT_PRELOAD} "$EXPORT_PYTHON" "$py"
+source "$(dirname "$0")/../preload-wrappers.sh"
+exec "$EXPORT_PYTHON" "$py"

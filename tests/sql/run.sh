@@ -6,12 +6,13 @@
 set -euo pipefail
 sql=${1:?usage: run.sh NAME.sql}
 expected=${sql%.sql}.expected
+source "$(dirname "$0")/../preload-wrappers.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 { grep '^-- shell: ' "$sql" || true; } | sed 's/^-- shell: //' | while read -r cmd; do bash -c "$cmd"; done
 sed "s|\$MODULE|${EXPORT_MODULE_STEM}|g" "$sql" > test.sql
-env ${EXPORT_PRELOAD:+LD_PRELOAD=$EXPORT_PRELOAD} "$EXPORT_SQLITE3" -batch test.db < test.sql > actual.txt 2>&1 || true
+"$EXPORT_SQLITE3" -batch test.db < test.sql > actual.txt 2>&1 || true
 if ! diff -u "$expected" actual.txt; then
   echo "run.sh: output of $(basename "$sql") differs from $(basename "$expected") (- expected, + actual)" >&2
   exit 1
