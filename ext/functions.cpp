@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <new>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -186,8 +187,26 @@ void fn_wait(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
       bad("argument 2 (timeout_ms) must be an integer >= 0");
     timeout_ms = sqlite3_value_int64(argv[1]);
   }
-  if (!schema_exists(db)) throw ExportError(Code::not_found, fmt::format("no run with id '{}'", id));
-  {
+  // The caller's own transaction would hide the worker's progress (and in rollback-journal
+  // mode its lock would stop the worker from recording it), so status is read through the
+  // service's own connection, which also has a busy timeout the caller's may lack. The
+  // caller's connection is read only when the run is not (yet) committed.
+  bool in_txn = sqlite3_txn_state(db, nullptr) != SQLITE_TXN_NONE;
+  bool committed_first = false;
+  if (d.svc->shareable() && !in_txn) {
+    for (int tries = 0; tries < 500; ++tries) {
+      try {
+        committed_first = d.svc->committed_status(id).has_value();
+        break;
+      } catch (const SqliteError &e) {
+        int prim = e.rc() & 0xff;
+        if ((prim != SQLITE_BUSY && prim != SQLITE_LOCKED) || tries == 499) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  }
+  if (!committed_first) {
+    if (!schema_exists(db)) throw ExportError(Code::not_found, fmt::format("no run with id '{}'", id));
     Stmt q(db, "SELECT status FROM main._export_runs WHERE id = ?1");
     q.bind(1, id);
     if (!q.step()) throw ExportError(Code::not_found, fmt::format("no run with id '{}'", id));
@@ -195,22 +214,28 @@ void fn_wait(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
       result_text(ctx, q.text(0));
       return;
     }
-  }
-  // The caller's own transaction would hide the worker's progress (and in rollback-journal
-  // mode its lock would stop the worker from recording it), so status is read through the
-  // service's own connection.
-  bool in_txn = sqlite3_txn_state(db, nullptr) != SQLITE_TXN_NONE;
-  if (in_txn) {
-    Stmt jm(db, "PRAGMA main.journal_mode");
-    if (!jm.step() || sqlite3_stricmp(jm.text(0).c_str(), "wal") != 0)
-      throw ExportError(Code::state_conflict,
-                        "cannot wait inside a transaction in rollback-journal mode: the transaction's lock keeps the "
-                        "worker from finishing; COMMIT first, or use PRAGMA journal_mode = WAL");
+    if (in_txn) {
+      Stmt jm(db, "PRAGMA main.journal_mode");
+      if (!jm.step() || sqlite3_stricmp(jm.text(0).c_str(), "wal") != 0)
+        throw ExportError(Code::state_conflict,
+                          "cannot wait inside a transaction in rollback-journal mode: the transaction's lock keeps the "
+                          "worker from finishing; COMMIT first, or use PRAGMA journal_mode = WAL");
+    }
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
-    auto committed = d.svc->committed_status(id);
+    std::optional<std::string> committed;
+    try {
+      committed = d.svc->committed_status(id);
+    } catch (const SqliteError &e) {
+      // A writer is committing (rollback-journal mode locks readers out briefly): look again.
+      int prim = e.rc() & 0xff;
+      if (prim != SQLITE_BUSY && prim != SQLITE_LOCKED) throw;
+      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
     if (!committed && in_txn)
       throw ExportError(Code::state_conflict,
                         "the run is not committed yet, so no worker can start it; COMMIT the transaction that "
