@@ -631,8 +631,19 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
           "WHERE id = ?1 AND lease_token = ?2");
   up.bind(1, run_.id).bind(2, run_.token).bind(3, finished_at).bind(4, expires_at).bind(5, rows);
   up.bind(6, static_cast<int64_t>(total_bytes)).bind(7, static_cast<int64_t>(files.size()));
-  up.exec();
-  tx->commit();
+  if (up.exec() == 0) throw ExportError(Code::interrupted, "the run was aborted or taken over");
+  // COMMIT may meet readers (rollback-journal mode): a busy COMMIT leaves the transaction
+  // open and can be retried, so retry it (bounded) rather than fail a finished export.
+  for (;;) {
+    try {
+      tx->commit();
+      break;
+    } catch (const SqliteError &e) {
+      int prim = e.rc() & 0xff;
+      if ((prim != SQLITE_BUSY && prim != SQLITE_LOCKED) || Clock::now() > deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
 }
 
 void RunExecutor::fail(const std::string &reason) noexcept {

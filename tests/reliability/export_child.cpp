@@ -5,15 +5,16 @@
 //
 //   export_child run DB LEASE_MS EXPORT...
 //       load the extension (lease_ms set before any claim), queue one run of each EXPORT,
-//       print "QUEUED <id>" once each export_run has committed, then keep the worker busy
-//       until killed (the crash loop SIGKILLs it at a random moment).
+//       print "QUEUED <id>" once each export_run has committed, wake the worker, then keep it
+//       busy until killed (the crash loop SIGKILLs it at a random moment).
 //   export_child work DB SECONDS WORKERS
 //       run WORKERS workers on DB; print "READY"; stop after SECONDS, or once runs were seen and
 //       none is CREATED or RUNNING; print "RAN <n>" (runs this process's workers executed),
 //       close and exit 0 (the two-process test).
-//   export_child hold DB MS
+//   export_child hold DB MS [read]
 //       plain SQLite, no extension: BEGIN IMMEDIATE, print "LOCKED", hold the write lock for
-//       MS ms, COMMIT, print "RELEASED" (lock contention).
+//       MS ms, COMMIT, print "RELEASED" (lock contention). With "read": a read transaction
+//       instead (BEGIN; SELECT ...), which in rollback-journal mode holds a SHARED lock.
 //   export_child exit DB HOW DELAY_MS EXPORT N [LEASE_MS]
 //       load (lease_ms set first when given), queue N runs of EXPORT, then wait DELAY_MS ms;
 //       DELAY_MS = -1: until an export has written its temporary file, plus 150 ms;
@@ -32,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -114,6 +116,9 @@ int mode_run(int argc, char **argv) {
   if (argc < 4) return 2;
   sqlite3 *db = open_configured(argv[2], std::atoll(argv[3]), 1);
   for (int i = 4; i < argc; ++i) say("QUEUED " + queue(db, argv[i]));
+  // A worker waits 500 ms after it starts unless work is requested in its process: ask it to
+  // look now (setting the number of workers wakes them), as a process with work to do would.
+  exec(db, "SELECT export_config('workers', 1)");
   say("WORKING");
   for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // until killed
 }
@@ -142,7 +147,12 @@ int mode_work(int argc, char **argv) {
 int mode_hold(int argc, char **argv) {
   if (argc < 4) return 2;
   sqlite3 *db = open_db(argv[2], false);
-  exec(db, "BEGIN IMMEDIATE");
+  if (argc > 4 && std::string(argv[4]) == "read") {
+    exec(db, "BEGIN");
+    if (integer(db, "SELECT count(*) FROM sqlite_schema") <= 0) die("empty database");
+  } else {
+    exec(db, "BEGIN IMMEDIATE");
+  }
   say("LOCKED");
   std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(argv[3])));
   exec(db, "COMMIT");
@@ -161,14 +171,22 @@ int mode_exit(int argc, char **argv) {
   if (delay >= 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
   } else {
-    // Wait until an export is writing its temporary file, then a little more.
+    // Wait until an export of this process is writing its temporary file (one that was not
+    // there before: a dead process may have left one), then a little more.
     auto end = Clock::now() + std::chrono::seconds(30);
-    auto writing = [&] {
+    auto temporaries = [&] {
+      std::set<std::string> out;
       std::error_code ec;
       for (const auto &e : std::filesystem::directory_iterator(path + "-exports", ec)) {
         std::string name = e.path().filename().string();
-        if (name.size() > 4 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0) return true;
+        if (name.size() > 4 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0) out.insert(name);
       }
+      return out;
+    };
+    const std::set<std::string> before = temporaries();
+    auto writing = [&] {
+      for (const auto &name : temporaries())
+        if (!before.count(name)) return true;
       return false;
     };
     while (!writing()) {

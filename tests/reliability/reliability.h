@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -48,8 +50,11 @@ inline bool sanitized() {
 // on destruction if still running.
 class Child {
  public:
-  // Start EXPORT_CHILD_PATH with args; env entries "K=V" are added (replacing K).
-  Child(const std::vector<std::string> &args, const std::vector<std::string> &env = {}) {
+  // Start EXPORT_CHILD_PATH with args; env entries "K=V" are added (replacing K). With
+  // err_path, the child's stderr goes to that file (see stderr_text()); else to ours.
+  Child(const std::vector<std::string> &args, const std::vector<std::string> &env = {},
+        const std::string &err_path = "")
+      : err_path_(err_path) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     std::vector<std::string> argv_s;
@@ -72,6 +77,8 @@ class Child {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    if (!err_path.empty())
+      posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int rc = posix_spawn(&pid_, argv_p[0], &fa, nullptr, argv_p.data(), env_p.data());
     posix_spawn_file_actions_destroy(&fa);
     ::close(fds[1]);
@@ -147,6 +154,14 @@ class Child {
     return s.str();
   }
   bool exited_ok() const { return reaped_ && WIFEXITED(status_) && WEXITSTATUS(status_) == 0; }
+  // What the child wrote to stderr (when it went to a file), also copied to our stderr.
+  std::string stderr_text() const {
+    if (err_path_.empty()) return "";
+    std::ifstream in(err_path_);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!text.empty()) std::cerr << "--- stderr of export_child " << pid_ << ":\n" << text << "---\n";
+    return text;
+  }
 
  private:
   void read_some(int timeout_ms) {
@@ -167,6 +182,7 @@ class Child {
     }
   }
 
+  std::string err_path_;
   pid_t pid_ = -1;
   int out_ = -1;
   bool eof_ = false;
@@ -204,6 +220,21 @@ inline bool file_digest(const std::string &path, std::string &hex, long long &si
     hex += kHex[md[i] & 15];
   }
   return true;
+}
+
+// Lines in a file, gzip-compressed or not (zlib reads plain files as they are); -1 on error.
+inline long long file_lines(const std::string &path) {
+  gzFile g = gzopen(path.c_str(), "rb");
+  if (!g) return -1;
+  char buf[65536];
+  long long lines = 0;
+  int n;
+  while ((n = gzread(g, buf, sizeof buf)) > 0)
+    for (int i = 0; i < n; ++i) lines += buf[i] == '\n';
+  int err = 0;
+  gzerror(g, &err);
+  gzclose(g);
+  return n < 0 || (err != Z_OK && err != Z_STREAM_END) ? -1 : lines;
 }
 
 // Rows of a query as vectors of text (NULL -> "").
@@ -274,7 +305,9 @@ inline bool parse_temporary(const std::string &name, std::string &run_id, long l
 
 // Check, on a database that no process is working on (or only through the given connection):
 //   - PRAGMA integrity_check is ok;
-//   - every COMPLETE run's files exist with the recorded size and SHA-256, as many as file_count;
+//   - every COMPLETE run's files exist with the recorded size and SHA-256, as many as file_count,
+//     with as many lines as their recorded rows (plus the header of a CSV file), adding up to
+//     the run's rows_written;
 //   - no file record, final file or temporary file belongs to a FAILED or ABORTED run;
 //   - every RUNNING run's lease ends at most lease_ms from now;
 //   - every final file in the folder is a COMPLETE run's recorded file or belongs to a RUNNING
@@ -318,8 +351,12 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
   }
   std::set<std::string> recorded;  // file names (in out_dir) recorded for COMPLETE runs
   std::map<std::string, int> counted;
-  for (auto &r : rows(d, "SELECT f.run_id, f.path, f.size_bytes, f.sha256, r.status FROM _export_files f "
-                         "LEFT JOIN _export_runs r ON r.id = f.run_id")) {
+  std::map<std::string, long long> rows_in_files;
+  for (auto &r : rows(d, "SELECT f.run_id, f.path, f.size_bytes, f.sha256, r.status, f.row_count, "
+                         "f.format = 'csv' AND coalesce(json_extract(d.options, '$.header'), 1), "
+                         "r.rows_written FROM _export_files f "
+                         "LEFT JOIN _export_runs r ON r.id = f.run_id "
+                         "LEFT JOIN _export_definitions d ON d.id = r.export_id")) {
     const std::string &status = r[4];
     if (status == "FAILED" || status == "ABORTED" || status.empty()) {
       bad("file record " + r[1] + " belongs to a " + (status.empty() ? "missing" : status) + " run " + r[0]);
@@ -340,11 +377,20 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
     else
       ++f.files_verified;
     recorded.insert(std::filesystem::path(r[1]).filename().string());
+    long long want = std::atoll(r[5].c_str()) + (r[6] == "1" ? 1 : 0), lines = file_lines(r[1]);
+    if (lines != want)
+      bad("COMPLETE run " + r[0] + ": file " + r[1] + " has " + std::to_string(lines) + " lines, expected " +
+          std::to_string(want));
+    rows_in_files[r[0]] += std::atoll(r[5].c_str());
+    if (counted[r[0]] == 1) rows_in_files[r[0] + "/written"] = std::atoll(r[7].c_str());
   }
   for (auto &[id, run] : runs)
     if (run.status == "COMPLETE" && counted[id] != run.file_count)
       bad("COMPLETE run " + id + " records " + std::to_string(counted[id]) + " files, file_count " +
           std::to_string(run.file_count));
+    else if (run.status == "COMPLETE" && rows_in_files[id] != rows_in_files[id + "/written"])
+      bad("COMPLETE run " + id + ": its files hold " + std::to_string(rows_in_files[id]) + " rows, rows_written " +
+          std::to_string(rows_in_files[id + "/written"]));
   // Final names "<name>-<number>[-<part>].<ext>[.gz]" -> run.
   auto run_of_final = [&](const std::string &name) -> const std::pair<const std::string, Run> * {
     for (auto &entry : runs) {
