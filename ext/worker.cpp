@@ -746,6 +746,12 @@ bool WorkerThread::claim_and_run() {
   claim.exec();
   sqlite3 *r = reader_.get();
   extra_active_ = 0;
+  {
+    // The journal mode may have changed since the worker opened its connections (scripts set
+    // WAL after loading the extension): read it at every claim.
+    Stmt jm(c, "PRAGMA main.journal_mode");
+    wal_ = jm.step() && sqlite3_stricmp(jm.text(0).c_str(), "wal") == 0;
+  }
   if (wal_) {
     // Start the snapshot while the write lock is held: it is the state at the claim. Extra
     // readers start theirs in the same window, so all of them see the same state.

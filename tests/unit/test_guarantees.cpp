@@ -151,12 +151,15 @@ TEST_CASE("closing the connection during an export is quick and queues the run a
   Folder f;
   std::string id;
   {
-    SlowRows slow("200");
+    SlowRows slow(sanitized() ? "1000" : "200");  // seconds of export: the close lands in the middle
     Db d(f / "a.db");
     testdb::make_big(d, 20000);
     d.exec("INSERT INTO exports(name, source) VALUES ('big', 'big')");
     id = d.text("SELECT export_run('big', '[]')");
-    REQUIRE(eventually([&] { return d.integer("SELECT rows_written FROM export_runs") > 0; }));
+    bool started = eventually([&] { return d.integer("SELECT rows_written FROM export_runs") > 0; });
+    INFO("status " << d.text("SELECT status || ' ' || attempts || ' ' || coalesce(lease_owner, '-') FROM _export_runs"));
+    REQUIRE(started);
+    REQUIRE(d.text("SELECT status FROM export_runs") == "RUNNING");
     auto t0 = std::chrono::steady_clock::now();
     d.close();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
