@@ -50,7 +50,8 @@ inline bool fail_now() {
     if (trace) {
       void *frames[40];
       int n = ::backtrace(frames, 40);
-      ::write(2, "--- failing SQLite allocation:\n", 32);
+      static const char kHead[] = "--- failing SQLite allocation:\n";
+      if (::write(2, kHead, sizeof kHead - 1) < 0) return true;
       ::backtrace_symbols_fd(frames, n, 2);
     }
     return true;
