@@ -328,14 +328,15 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
   long long now = epoch_ms();
   struct Run {
     std::string status, name;
-    long long number = 0, lease_until = 0, file_count = 0;
+    long long number = 0, lease_until = 0, file_count = 0, rows_written = 0;
   };
   std::map<std::string, Run> runs;
   for (auto &r : rows(d,
                       "SELECT r.id, r.status, coalesce(json_extract(d.options, '$.output_name'), d.name), r.number, "
-                      "coalesce(r.lease_until, -1), r.file_count FROM _export_runs r "
+                      "coalesce(r.lease_until, -1), r.file_count, r.rows_written FROM _export_runs r "
                       "LEFT JOIN _export_definitions d ON d.id = r.export_id")) {
-    Run run{r[1], r[2], std::atoll(r[3].c_str()), std::atoll(r[4].c_str()), std::atoll(r[5].c_str())};
+    Run run{r[1], r[2], std::atoll(r[3].c_str()), std::atoll(r[4].c_str()), std::atoll(r[5].c_str()),
+            std::atoll(r[6].c_str())};
     runs[r[0]] = run;
     if (run.status == "COMPLETE") ++f.complete;
     else if (run.status == "FAILED") ++f.failed;
@@ -353,8 +354,7 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
   std::map<std::string, int> counted;
   std::map<std::string, long long> rows_in_files;
   for (auto &r : rows(d, "SELECT f.run_id, f.path, f.size_bytes, f.sha256, r.status, f.row_count, "
-                         "f.format = 'csv' AND coalesce(json_extract(d.options, '$.header'), 1), "
-                         "r.rows_written FROM _export_files f "
+                         "f.format = 'csv' AND coalesce(json_extract(d.options, '$.header'), 1) FROM _export_files f "
                          "LEFT JOIN _export_runs r ON r.id = f.run_id "
                          "LEFT JOIN _export_definitions d ON d.id = r.export_id")) {
     const std::string &status = r[4];
@@ -382,15 +382,14 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
       bad("COMPLETE run " + r[0] + ": file " + r[1] + " has " + std::to_string(lines) + " lines, expected " +
           std::to_string(want));
     rows_in_files[r[0]] += std::atoll(r[5].c_str());
-    if (counted[r[0]] == 1) rows_in_files[r[0] + "/written"] = std::atoll(r[7].c_str());
   }
   for (auto &[id, run] : runs)
     if (run.status == "COMPLETE" && counted[id] != run.file_count)
       bad("COMPLETE run " + id + " records " + std::to_string(counted[id]) + " files, file_count " +
           std::to_string(run.file_count));
-    else if (run.status == "COMPLETE" && rows_in_files[id] != rows_in_files[id + "/written"])
+    else if (run.status == "COMPLETE" && rows_in_files[id] != run.rows_written)
       bad("COMPLETE run " + id + ": its files hold " + std::to_string(rows_in_files[id]) + " rows, rows_written " +
-          std::to_string(rows_in_files[id + "/written"]));
+          std::to_string(run.rows_written));
   // Final names "<name>-<number>[-<part>].<ext>[.gz]" -> run.
   auto run_of_final = [&](const std::string &name) -> const std::pair<const std::string, Run> * {
     for (auto &entry : runs) {

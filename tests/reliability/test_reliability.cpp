@@ -240,7 +240,8 @@ TEST_CASE("crash loop: a process SIGKILLed at random moments loses nothing", "[r
                 (r[1] == "FAILED" && r[3].rfind("internal: the run was interrupted", 0) == 0 &&
                  r[3].find("giving up") != std::string::npos);
       if (r[1] == "FAILED" && r[3].find("database is locked") != std::string::npos && path == paths[1]) {
-        // Known bug: in rollback-journal mode a run whose COMMIT meets a reader for 100 ms fails.
+        // Known bug: in rollback-journal mode a worker's lease check fails after 100 ms when a
+        // write (export_run's, in the same process) waits for the export's read lock.
         ++busy_failed;
         continue;
       }
@@ -262,7 +263,8 @@ TEST_CASE("crash loop: a process SIGKILLed at random moments loses nothing", "[r
   bugs.warn(std::to_string(rounds) + " rounds");
   if (busy_failed > 0)
     WARN("KNOWN BUG: " << busy_failed << " runs of the rollback-journal database ended FAILED 'database is locked' "
-                       << "(a worker's COMMIT met a reader for more than 100 ms; check skipped)");
+                       << "(a write waited for the export's read lock, and the worker's lease check gave up after "
+                       << "100 ms; check skipped)");
   std::cout << "FIGURES crash loop: rounds " << rounds << ", kills " << kills << " (0-" << kill_window_ms
             << " ms after the start or after the worker was told to work; " << kills_starting
             << " while the process was still loading, configuring or queueing), runs " << total << " (acknowledged by export_run " << queued << "), claims "
@@ -543,13 +545,14 @@ TEST_CASE("two processes with two workers each: every run executed exactly once"
   CHECK(eventually([&] { return ended() == runs; }, 120000));
   long long took = ms_since(t0);
   INFO(mode << " journal mode");
-  // Known bug (rollback-journal mode): a run whose final COMMIT meets the other workers' read
-  // locks for more than 100 ms ends FAILED "database is locked".
+  // Known bug (rollback-journal mode): a worker that meets another connection's lock for more
+  // than 100 ms (its lease check while a commit waits; formerly its final COMMIT) fails the run
+  // "database is locked".
   long long busy_failed = d.integer("SELECT count(*) FROM _export_runs WHERE status = 'FAILED' AND failure_reason "
                                     "LIKE '%database is locked%'");
   if (busy_failed > 0)
     WARN("KNOWN BUG: " << busy_failed << " of " << runs << " runs ended FAILED 'database is locked' in " << mode
-                       << " mode: a worker's final COMMIT gives up after the 100 ms busy timeout (check skipped)");
+                       << " mode: a worker gives up after the 100 ms busy timeout (check skipped)");
   const int expect = runs - static_cast<int>(busy_failed);
   for (auto &r : rel::rows(d, "SELECT id, status, attempts, lease_token, coalesce(lease_owner, ''), "
                              "coalesce(lease_until - 1000 * unixepoch('subsec'), ''), rows_written, "
@@ -600,20 +603,26 @@ struct Shutdowns {
   int children = 0, left_running = 0, exit_bug = 0;
   long long worst_exit_ms = 0, worst_close_ms = 0;
 
-  Shutdowns() { setup_db(path, "WAL", n); }
+  Shutdowns() {
+    setup_db(path, "WAL", n);
+    // "many": 200 one-row files, so that a worker starts new files all the time.
+    auto d = open_without_workers(path);
+    d->exec("INSERT INTO exports(name, source, options) VALUES ('many', 'SELECT * FROM items WHERE id <= 200', "
+            "'{\"exclusive\": false, \"file_max_rows\": 1}')");
+  }
 
   // One child that queues `queue` runs of "large" and ends (HOW = exit or close) after
   // delay_ms; -1: while an export writes its file; -2: the same, while another process holds
   // the write lock (hold_ms). Checks it ends in time with status 0 and the state it leaves.
-  void one(const std::string &how, int delay_ms, int queue, int hold_ms = 1500) {
-    Child c({"exit", path, how, std::to_string(delay_ms), "large", std::to_string(queue), std::to_string(lease_ms)},
-            env, f / "child.err");
+  void one(const std::string &how, int delay_ms, int queue, int hold_ms = 1500, const std::string &what = "large") {
+    Child c({"exit", path, how, std::to_string(delay_ms), what, std::to_string(queue), std::to_string(lease_ms)}, env,
+            f / "child.err");
     ++children;
     std::string when = how + " " +
                        (delay_ms == -2   ? std::string("while exporting, another process holding the write lock")
                         : delay_ms == -1 ? std::string("while exporting")
                                          : "after " + std::to_string(delay_ms) + " ms") +
-                       " (seed " + std::to_string(seed) + ")";
+                       " (" + what + ", seed " + std::to_string(seed) + ")";
     INFO(when);
     std::unique_ptr<Child> hold;
     if (delay_ms == -2) {
@@ -624,36 +633,42 @@ struct Shutdowns {
     }
     REQUIRE(c.wait_line("EXITING", 60000) != "");
     auto t0 = Clock::now();
-    bool ended = c.wait(10000);
+    bool ended = c.wait(5000);
     long long ms = ms_since(t0);
-    REQUIRE(ended);
+    if (!ended) {  // hung: end it, and say so below
+      c.kill(SIGKILL);
+      REQUIRE(c.wait(10000));
+    }
     c.drain();
     // Known bug: at exit(), the C++ static FileSystem of the file layer is destroyed before the
     // service's atexit handler stops the workers, so a worker still exporting calls a destroyed
     // object (UBSan: "... does not point to an object of type 'FileSystem'"); the process then
     // dies before its run is put back in the queue.
-    // The same ordering holds for OpenSSL: its atexit cleanup frees what a worker still uses
-    // (TSan: a race with OPENSSL_cleanup's frees, or a SEGV in EVP_MD_fetch on a freed lock).
-    // Without a sanitizer's report, a crash of exit() itself (after "EXITING", HOW = exit) is
-    // put down to the same bug, and reported with its status.
+    // The same ordering holds for OpenSSL: its atexit cleanup (OPENSSL_cleanup) frees what a
+    // worker still uses: the normal build then crashes (SIGSEGV in EVP_MD_fetch, starting a file)
+    // or hangs for good (the worker blocks on a freed lock while exit() joins it); TSan reports a
+    // race with OPENSSL_cleanup's frees, or the SEGV. So a crash or a hang of exit() itself
+    // (after "EXITING", HOW = exit) without another sanitizer report is put down to this bug.
     std::string err = c.stderr_text();
     bool sanitizer_report = err.find("Sanitizer") != std::string::npos || err.find("runtime error") != std::string::npos;
     bool known_exit_bug =
         how == "exit" && !c.exited_ok() &&
-        (err.find("object of type 'FileSystem'") != std::string::npos ||
+        (!ended || err.find("object of type 'FileSystem'") != std::string::npos ||
          (sanitizer_report && (err.find("libcrypto") != std::string::npos || err.find("OPENSSL") != std::string::npos)) ||
          (!sanitizer_report && WIFSIGNALED(c.status())));
     if (known_exit_bug) {
       ++exit_bug;
+      exit_bug_how.push_back(ended ? c.describe_status() : std::string("hung"));
       WARN("KNOWN BUG: " << when << ": exit(0) during an export: a worker still runs while exit() destroys what "
-                         << "it uses (the file layer's static FileSystem, OpenSSL's state): undefined behaviour; the "
-                         << "sanitizer ends the process with " << c.describe_status()
-                         << " (exit status and requeue checks skipped)");
-    } else if (!c.exited_ok()) {
-      FAIL_CHECK(when << ": the child ended with " << c.describe_status());
+                         << "it uses (the file layer's static FileSystem, OpenSSL's state): the process "
+                         << (ended ? "ended with " + c.describe_status() : std::string("hung (killed after 5 s)"))
+                         << " (exit time, exit status and requeue checks skipped)");
+    } else {
+      if (!c.exited_ok()) FAIL_CHECK(when << ": the child ended with " << c.describe_status());
+      CHECK(ended);
+      CHECK(ms < 2000);
+      worst_exit_ms = std::max(worst_exit_ms, ms);
     }
-    CHECK(ms < 2000);
-    worst_exit_ms = std::max(worst_exit_ms, ms);
     if (how == "close") {
       std::string closed;
       for (const auto &l : c.lines())
@@ -671,7 +686,9 @@ struct Shutdowns {
     // Nothing RUNNING (runs in flight went back to the queue) unless another process held the
     // write lock; no file left of an unfinished run; the database intact.
     Db d(path, false);
-    report(rel::check_invariants(d, out, lease_ms), "after " + when);
+    std::set<std::string> known;  // once a process died of the exit bug, its runs may give up
+    if (exit_bug > 0) known = {rel::kFailedTemporary, rel::kFailedFinal};
+    report(rel::check_invariants(d, out, lease_ms, known), "after " + when);
     // Attempts a child left RUNNING because of the known exit bug are excused from then on:
     // their lease runs out and a later process rescues them; the sweep removes their files.
     std::vector<std::string> left;
@@ -688,6 +705,14 @@ struct Shutdowns {
     }
   }
   std::set<std::string> excused;  // "<run id>-<token>" of attempts left RUNNING by the known exit bug
+  std::vector<std::string> exit_bug_how;  // how each process hit by the exit bug ended
+  std::string exit_bug_summary() const {
+    std::map<std::string, int> seen;
+    for (const auto &h : exit_bug_how) ++seen[h];
+    std::string text;
+    for (const auto &[h, k] : seen) text += (text.empty() ? "" : ", ") + std::to_string(k) + " " + h;
+    return text.empty() ? "none" : text;
+  }
 };
 
 }  // namespace
@@ -712,7 +737,7 @@ TEST_CASE("shutdown: exit(0) and close while exports run and runs are queued", "
   long long total = d.integer("SELECT count(*) FROM _export_runs");
   // (A run left RUNNING by the known exit bug is rescued instead: one more attempt, and after
   // three such exits it gives up.)
-  std::string bad_runs = s.exit_bug == 0 ? "attempts <> 1 OR rows_written <> " + std::to_string(s.n)
+  std::string bad_runs = s.exit_bug == 0 ? "attempts <> 1 OR rows_matched IS NULL OR rows_written <> rows_matched"
                                          : "status = 'FAILED' AND failure_reason NOT LIKE 'internal: the run was "
                                            "interrupted%'";
   if (s.exit_bug > 0)
@@ -728,11 +753,40 @@ TEST_CASE("shutdown: exit(0) and close while exports run and runs are queued", "
   rel::Findings fi = rel::check_invariants(d, s.out, 15000, {rel::kFailedFinal});
   report(fi, "after the next open");
   std::cout << "FIGURES shutdown: " << s.children << " processes ended by exit(0) or sqlite3_close() during exports ("
-            << random_rounds << " at random moments 0-300 ms), exit status 0 (but " << s.exit_bug
-            << " ended by a sanitizer: known exit bug), slowest exit " << s.worst_exit_ms
+            << random_rounds << " at random moments 0-300 ms), exit status 0 except the known exit bug ("
+            << s.exit_bug_summary() << "), slowest exit " << s.worst_exit_ms
             << " ms, slowest close " << s.worst_close_ms << " ms; " << total << " runs, " << queued_after
             << " back in the queue after the last process, all COMPLETE in one attempt after the next open, files verified "
             << fi.files_verified << ", lost " << fi.violations.size() << "\n";
+}
+
+TEST_CASE("shutdown while a worker starts one file after another", "[reliability][shutdown]") {
+  Shutdowns s;
+  // "many" writes 200 one-row files: exit() meets the worker creating files (and their SHA-256
+  // contexts) all the time.
+  const int rounds = sanitized() ? 3 : 8;
+  for (int i = 0; i < rounds; ++i)
+    s.one(i % 4 == 3 ? "close" : "exit", std::uniform_int_distribution<int>(0, 150)(s.rng), 1, 0, "many");
+  Db d(s.path);
+  CHECK(eventually([&] { return d.integer("SELECT count(*) FROM _export_runs WHERE status IN ('CREATED', "
+                                          "'RUNNING')") == 0; }, 120000));
+  // Every run completes, in one attempt unless its process died of the known exit bug.
+  std::string bad_runs = s.exit_bug == 0 ? "status <> 'COMPLETE' OR attempts <> 1"
+                                         : "status <> 'COMPLETE' AND NOT (status = 'FAILED' AND failure_reason LIKE "
+                                           "'internal: the run was interrupted%')";
+  for (auto &r : rel::rows(d, "SELECT id, status, attempts, coalesce(failure_reason, '') FROM _export_runs WHERE " +
+                                  bad_runs))
+    FAIL_CHECK("run " << r[0] << " " << r[1] << " attempts " << r[2] << " " << r[3]);
+  CHECK(eventually([&] { return !has_temporary(s.out); }, 5000));
+  std::set<std::string> known;
+  if (s.exit_bug > 0) known = {rel::kFailedFinal};
+  rel::Findings fi = rel::check_invariants(d, s.out, 15000, known);
+  report(fi, "after the next open");
+  std::cout << "FIGURES shutdown while starting files: " << rounds
+            << " processes ended by exit(0) or sqlite3_close() while a worker wrote 200 one-row files, exit status 0 "
+               "except the known exit bug ("
+            << s.exit_bug_summary() << "), slowest exit " << s.worst_exit_ms << " ms; " << fi.complete
+            << " runs COMPLETE after the next open, files verified " << fi.files_verified << "\n";
 }
 
 TEST_CASE("shutdown while another process holds the write lock: quick, and the run is not lost",
@@ -762,7 +816,7 @@ TEST_CASE("shutdown while another process holds the write lock: quick, and the r
   report(rel::check_invariants(d, s.out, 15000), "after the next open");
   std::cout << "FIGURES shutdown under a held write lock: 3 processes ended (exit, close, exit) while another held "
                "the write lock, slowest exit "
-            << s.worst_exit_ms << " ms, slowest close " << s.worst_close_ms << " ms, exit status 0 (but " << s.exit_bug
-            << " ended by a sanitizer: known exit bug); the run had "
+            << s.worst_exit_ms << " ms, slowest close " << s.worst_close_ms
+            << " ms, exit status 0 except the known exit bug (" << s.exit_bug_summary() << "); the run had "
             << before << " attempts counted, ended " << status << (reason.empty() ? "" : " (" + reason + ")") << "\n";
 }
