@@ -82,9 +82,11 @@ int FileSystem::renameat(int dirfd, const char *from, const char *to) { return :
 int FileSystem::unlinkat(int dirfd, const char *name) { return ::unlinkat(dirfd, name, 0); }
 
 FileSystem &file_system() {
-  static FileSystem real;
+  // Leaked on purpose: workers stopped by an atexit handler may still use it while static
+  // destructors run.
+  static FileSystem *real = new FileSystem;
   FileSystem *fs = g_test_fs.load(std::memory_order_acquire);
-  return fs ? *fs : real;
+  return fs ? *fs : *real;
 }
 
 void set_file_system_for_testing(FileSystem *fs) { g_test_fs.store(fs, std::memory_order_release); }

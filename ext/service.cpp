@@ -3,6 +3,9 @@
 
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include <condition_variable>
 #include <cstdlib>
 #include <set>
@@ -63,6 +66,10 @@ Service::Service(sqlite3 *app_db) {
     r.live.insert(this);
     if (!r.atexit_installed) {
       r.atexit_installed = true;
+      // atexit handlers run in reverse order: initialize OpenSSL (which registers its own
+      // cleanup) first, so that the workers are stopped before OpenSSL frees what they use.
+      OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_DIGESTS | OPENSSL_INIT_LOAD_CONFIG, nullptr);
+      EVP_MD_free(EVP_MD_fetch(nullptr, "SHA256", nullptr));
       std::atexit(stop_all_at_exit);
     }
   }

@@ -438,11 +438,17 @@ void RunExecutor::heartbeat(bool force) {
     }
   }
   // Rollback-journal mode cannot write while the reader holds its snapshot; it only checks.
-  Stmt q(c, "SELECT status, lease_token FROM main._export_runs WHERE id = ?1");
-  q.bind(1, run_.id);
-  if (!q.step()) stop_ = Stop::aborted;
-  else if (q.text(0) == "ABORTED") stop_ = Stop::aborted;
-  else if (q.text(0) != "RUNNING" || q.int64(1) != run_.token) stop_ = Stop::lost;
+  // A writer holding the lock (busy) is not a reason to stop: look again at the next beat.
+  try {
+    Stmt q(c, "SELECT status, lease_token FROM main._export_runs WHERE id = ?1");
+    q.bind(1, run_.id);
+    if (!q.step()) stop_ = Stop::aborted;
+    else if (q.text(0) == "ABORTED") stop_ = Stop::aborted;
+    else if (q.text(0) != "RUNNING" || q.int64(1) != run_.token) stop_ = Stop::lost;
+  } catch (const SqliteError &e) {
+    int prim = e.rc() & 0xff;
+    if (prim != SQLITE_BUSY && prim != SQLITE_LOCKED) throw;
+  }
 }
 
 void RunExecutor::check_stop() {
