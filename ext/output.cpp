@@ -161,6 +161,18 @@ void OutputDir::remove_file(const std::string &name) noexcept {
   file_system().unlinkat(fd_, name.c_str());  // ENOENT and other errors: nothing to do
 }
 
+bool OutputDir::create_marker(const std::string &name) noexcept {
+  if (!plain_name(name)) return false;
+  int fd = file_system().openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return errno == EEXIST;
+  file_system().close(fd);
+  return true;
+}
+
+bool OutputDir::take_marker(const std::string &name) noexcept {
+  return plain_name(name) && file_system().unlinkat(fd_, name.c_str()) == 0;
+}
+
 // ---- OutputFile ----
 
 // The file's stream state; a member so that it reaches OutputFile's private fields.

@@ -53,6 +53,10 @@ class OutputDir {
   int remove_temporaries(const std::function<bool(const std::string &tag)> &is_stale) noexcept;
   // Remove a final file by name if present (a failed run's leftovers). Never throws.
   void remove_file(const std::string &name) noexcept;
+  // Create an empty file (a marker) if it does not exist; true if it exists afterwards.
+  bool create_marker(const std::string &name) noexcept;
+  // Remove a file; true if it existed and was removed.
+  bool take_marker(const std::string &name) noexcept;
 
  private:
   std::string path_;

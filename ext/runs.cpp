@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "db.h"
@@ -42,6 +44,26 @@ void delete_run_files(sqlite3 *db, const std::string &run_id, const std::string 
   Stmt s(db, "SELECT path FROM main._export_files WHERE run_id = ?1");
   s.bind(1, run_id);
   while (s.step()) remove_confined(s.text(0), output_dir);
+}
+
+void clear_run_files(sqlite3 *db, const std::string &run_id, const std::string &output_dir) {
+  delete_run_files(db, run_id, output_dir);
+  Stmt del(db, "DELETE FROM main._export_files WHERE run_id = ?1");
+  del.bind(1, run_id);
+  del.exec();
+}
+
+int64_t clear_dead_runs(sqlite3 *db, const std::string &output_dir) {
+  if (!schema_exists(db)) return 0;
+  std::vector<std::string> ids;
+  {
+    Stmt q(db,
+           "SELECT DISTINCT f.run_id FROM main._export_files f JOIN main._export_runs r ON r.id = f.run_id "
+           "WHERE r.status IN ('FAILED', 'ABORTED')");
+    while (q.step()) ids.push_back(q.text(0));
+  }
+  for (const auto &id : ids) clear_run_files(db, id, output_dir);
+  return static_cast<int64_t>(ids.size());
 }
 
 int64_t purge_expired(sqlite3 *db, const std::string &output_dir) {

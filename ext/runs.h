@@ -18,6 +18,14 @@ std::string file_name(const Options &o, Format f, int64_t number, int64_t part);
 // recorded elsewhere are left alone). Never throws for a file that is already gone.
 void delete_run_files(sqlite3 *db, const std::string &run_id, const std::string &output_dir);
 
+// delete_run_files, then delete the run's file records.
+void clear_run_files(sqlite3 *db, const std::string &run_id, const std::string &output_dir);
+
+// Leftovers of FAILED and ABORTED runs whose worker could not clean up (its process died, or
+// it lost the write lock): delete their recorded files and the records. Returns how many runs
+// it cleaned. Call inside a write transaction.
+int64_t clear_dead_runs(sqlite3 *db, const std::string &output_dir);
+
 // Expire finished runs whose expires_at has passed: delete their files, mark them EXPIRED.
 // Returns how many runs it expired. Safe to re-run after an interruption.
 int64_t purge_expired(sqlite3 *db, const std::string &output_dir);

@@ -135,10 +135,13 @@ void Service::set_workers(int n) {
       stopping.push_back(std::move(workers_.back()));
       workers_.pop_back();
     }
-    while (static_cast<int>(workers_.size()) < n) workers_.push_back(std::make_unique<Worker>(*this, next_worker_index_++));
   }
   for (auto &w : stopping) w->request_stop();
+  // Existing workers look at once; new ones are started after the wake-up, so they keep their
+  // start delay (a script that sets WAL right after `.load` needs the file to itself).
   wake_workers();
+  std::lock_guard<std::mutex> lock(mu_);
+  while (static_cast<int>(workers_.size()) < n) workers_.push_back(std::make_unique<Worker>(*this, next_worker_index_++));
 }
 
 std::optional<std::string> Service::committed_status(const std::string &run_id) {

@@ -98,7 +98,9 @@ int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *, int argc, sqli
     c->eof = true;
     if (!schema_exists(t->db)) return SQLITE_OK;  // no tables yet: nothing to show
     std::string sql = t->data->spec->select;
-    if (idx_num > 0) sql += std::string(" WHERE ") + t->data->spec->lookup[static_cast<size_t>(idx_num - 1)] + " = ?1";
+    if (idx_num > 0)
+      sql += std::string(sql.find(" WHERE ") == std::string::npos ? " WHERE " : " AND ") +
+             t->data->spec->lookup[static_cast<size_t>(idx_num - 1)] + " = ?1";
     sql += " ORDER BY 1";
     c->stmt = Stmt(t->db, sql);
     if (idx_num > 0 && argc > 0) {

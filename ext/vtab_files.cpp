@@ -21,7 +21,8 @@ const TableSpec kFilesTable = {
     "CREATE TABLE x(id TEXT, run_id TEXT, part INTEGER, path TEXT, format TEXT, compression TEXT, size_bytes INTEGER, "
     "row_count INTEGER, sha256 TEXT, created_at TEXT, expires_at TEXT, downloaded_at TEXT)",
     "SELECT rowid, id, run_id, part, path, format, compression, size_bytes, row_count, sha256, created_at, expires_at, "
-    "downloaded_at FROM main._export_files",
+    "downloaded_at FROM main._export_files WHERE NOT EXISTS (SELECT 1 FROM main._export_runs r WHERE r.id = run_id "
+    "AND r.status IN ('CREATED', 'RUNNING'))",  // files being put in place are not shown yet
     {"id", "run_id"},
     false,
     update_files,

@@ -114,6 +114,8 @@ class WorkerThread {
   bool work_available();
   bool claim_and_run();
   void sweep() noexcept;
+  // Remove temporary files of run_id left by attempts before token (a dead process's).
+  void remove_dead_temporaries(const std::string &output_dir, const std::string &run_id, int64_t token) noexcept;
   void attach_for(const json &attach);
   bool wait_for(std::chrono::milliseconds d, uint64_t &seen_gen);
 
@@ -193,6 +195,21 @@ void WorkerThread::attach_for(const json &attach) {
   }
 }
 
+void WorkerThread::remove_dead_temporaries(const std::string &output_dir, const std::string &run_id,
+                                           int64_t token) noexcept {
+  try {
+    if (access(output_dir.c_str(), F_OK) != 0) return;
+    OutputDir dir(output_dir);
+    std::string prefix = run_id + "-";
+    dir.remove_temporaries([&](const std::string &tag) {
+      if (tag.compare(0, prefix.size(), prefix) != 0) return false;
+      return std::atoll(tag.c_str() + prefix.size()) < token;  // an earlier attempt's
+    });
+  } catch (const std::exception &) {
+    // The sweep removes them later.
+  }
+}
+
 void WorkerThread::sweep() noexcept {
   try {
     if (!schema_ready_) return;
@@ -201,18 +218,20 @@ void WorkerThread::sweep() noexcept {
     {
       Transaction tx(control_.get(), true);
       purge_expired(control_.get(), cfg.output_dir);
+      clear_dead_runs(control_.get(), cfg.output_dir);
       tx.commit();
     }
-    // Temporary files of runs no longer held by a live lease are leftovers of a dead process.
+    // Temporary files of attempts that no longer own their run are leftovers. Those of a RUNNING
+    // attempt whose lease expired are left to the rescue of the run, which removes them (and
+    // reads the requeue marker of a clean shutdown first).
     if (access(cfg.output_dir.c_str(), F_OK) != 0) return;
     OutputDir dir(cfg.output_dir);
     Stmt live(control_.get(),
-              "SELECT 1 FROM main._export_runs WHERE id || '-' || lease_token = ?1 AND status = 'RUNNING' AND "
-              "lease_until >= ?2");
+              "SELECT 1 FROM main._export_runs WHERE id || '-' || lease_token = ?1 AND status = 'RUNNING'");
     dir.remove_temporaries([&](const std::string &tag) {
       try {
         live.reset();
-        live.bind(1, tag).bind(2, now_ms());
+        live.bind(1, tag);
         return !live.step();
       } catch (const std::exception &) {
         return false;
@@ -277,6 +296,9 @@ class RunExecutor {
   std::vector<std::unique_ptr<Slice>> slices_;
   std::string out_dir_;                 // the folder this run writes to
   std::vector<std::string> published_;  // final names renamed into place (removed on failure)
+  bool recorded_ = false;                // the files are recorded in _export_files (committed)
+  void forget_files();
+  void forget_aborted_files() noexcept;
 };
 
 int RunExecutor::slice_progress(void *self) noexcept {
@@ -580,57 +602,90 @@ void RunExecutor::execute() noexcept {
       fail(reason);
     }
     // Stop::aborted: the run is already ABORTED; Stop::lost: another worker owns it now.
+    if (stop_ == Stop::aborted && recorded_) forget_aborted_files();
   }
   sqlite3_progress_handler(r, 0, nullptr, nullptr);
   sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
+// Finishing takes two write transactions, so that every final file is recorded before it
+// exists: (1) check the lease, record the files (the run stays RUNNING), COMMIT; then rename
+// the files into place; (2) check the lease again, mark the run COMPLETE, COMMIT. A process
+// killed between the two leaves a RUNNING run whose recorded files the rescue (or, once the
+// run is FAILED or ABORTED, the sweep) deletes: no final file is ever left unrecorded.
 void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>> &files,
                          const std::vector<int64_t> &part_rows, const Plan &plan, int64_t rows) {
   sqlite3 *c = w_.control_.get();
-  // Take the write lock, retrying while someone else holds it (bounded; checks for shutdown).
   auto deadline = Clock::now() + std::chrono::seconds(30);
-  std::optional<Transaction> tx;
-  while (!tx) {
-    try {
-      tx.emplace(c, true);
-    } catch (const SqliteError &) {
-      check_stop();
-      if (Clock::now() > deadline) throw ExportError(Code::internal, "could not take the write lock to finish the run");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Take the write lock, retrying while someone else holds it (bounded; checks for shutdown).
+  auto begin = [&](std::optional<Transaction> &tx) {
+    while (!tx) {
+      try {
+        tx.emplace(c, true);
+      } catch (const SqliteError &) {
+        check_stop();
+        if (Clock::now() > deadline)
+          throw ExportError(Code::internal, "could not take the write lock to finish the run");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
     }
-  }
-  {
+  };
+  auto check_lease = [&]() {
     Stmt q(c, "SELECT status, lease_token FROM main._export_runs WHERE id = ?1");
     q.bind(1, run_.id);
     if (!q.step()) stop_ = Stop::aborted;
     else if (q.text(0) == "ABORTED") stop_ = Stop::aborted;
     else if (q.text(0) != "RUNNING" || q.int64(1) != run_.token) stop_ = Stop::lost;
     if (stop_ != Stop::none) throw ExportError(Code::interrupted, "the run was aborted or taken over");
-  }
+  };
+  // COMMIT may meet readers (rollback-journal mode): a busy COMMIT leaves the transaction
+  // open and can be retried, so retry it (bounded) rather than fail a finished export.
+  auto commit = [&](std::optional<Transaction> &tx) {
+    for (;;) {
+      try {
+        tx->commit();
+        return;
+      } catch (const SqliteError &e) {
+        int prim = e.rc() & 0xff;
+        if ((prim != SQLITE_BUSY && prim != SQLITE_LOCKED) || Clock::now() > deadline) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  };
   int64_t finished = now_ms();
   std::string finished_at = iso_time(finished);
   std::string expires_at = iso_time(finished + plan.options.expires_days * 86400LL * 1000LL);
   uint64_t total_bytes = 0;
-  Stmt ins(c,
-           "INSERT INTO main._export_files(id, run_id, part, path, format, compression, size_bytes, row_count, sha256, "
-           "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-  Stmt del(c, "DELETE FROM main._export_files WHERE run_id = ?1");
-  del.bind(1, run_.id);
-  del.exec();
-  for (size_t i = 0; i < files.size(); ++i) {
-    OutputFile &f = *files[i];
-    f.publish();
-    published_.push_back(f.final_name());
-    total_bytes += f.size_bytes();
-    ins.clear();
-    ins.bind(1, new_id()).bind(2, run_.id).bind(3, static_cast<int64_t>(i + 1)).bind(4, dir.full_path(f.final_name()));
-    ins.bind(5, format_name(run_.def.format))
-        .bind(6, plan.options.compression == Options::Compression::gzip ? "gzip" : "none");
-    ins.bind(7, static_cast<int64_t>(f.size_bytes())).bind(8, part_rows[i]).bind(9, f.sha256_hex());
-    ins.bind(10, finished_at).bind(11, expires_at);
-    ins.exec();
+  {
+    std::optional<Transaction> tx;
+    begin(tx);
+    check_lease();
+    // Files recorded by an earlier attempt that died before completing (normally none).
+    clear_run_files(c, run_.id, dir.path());
+    Stmt ins(c,
+             "INSERT INTO main._export_files(id, run_id, part, path, format, compression, size_bytes, row_count, "
+             "sha256, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    for (size_t i = 0; i < files.size(); ++i) {
+      OutputFile &f = *files[i];
+      total_bytes += f.size_bytes();
+      ins.clear();
+      ins.bind(1, new_id()).bind(2, run_.id).bind(3, static_cast<int64_t>(i + 1)).bind(4, dir.full_path(f.final_name()));
+      ins.bind(5, format_name(run_.def.format))
+          .bind(6, plan.options.compression == Options::Compression::gzip ? "gzip" : "none");
+      ins.bind(7, static_cast<int64_t>(f.size_bytes())).bind(8, part_rows[i]).bind(9, f.sha256_hex());
+      ins.bind(10, finished_at).bind(11, expires_at);
+      ins.exec();
+    }
+    commit(tx);
   }
+  recorded_ = true;
+  for (auto &f : files) {
+    published_.push_back(f->final_name());
+    f->publish();
+  }
+  std::optional<Transaction> tx;
+  begin(tx);
+  check_lease();
   Stmt up(c,
           "UPDATE main._export_runs SET status = 'COMPLETE', finished_at = ?3, expires_at = ?4, rows_matched = ?5, "
           "rows_written = ?5, bytes_written = ?6, file_count = ?7, progress = 1.0, lease_until = NULL "
@@ -638,18 +693,7 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
   up.bind(1, run_.id).bind(2, run_.token).bind(3, finished_at).bind(4, expires_at).bind(5, rows);
   up.bind(6, static_cast<int64_t>(total_bytes)).bind(7, static_cast<int64_t>(files.size()));
   if (up.exec() == 0) throw ExportError(Code::interrupted, "the run was aborted or taken over");
-  // COMMIT may meet readers (rollback-journal mode): a busy COMMIT leaves the transaction
-  // open and can be retried, so retry it (bounded) rather than fail a finished export.
-  for (;;) {
-    try {
-      tx->commit();
-      break;
-    } catch (const SqliteError &e) {
-      int prim = e.rc() & 0xff;
-      if ((prim != SQLITE_BUSY && prim != SQLITE_LOCKED) || Clock::now() > deadline) throw;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
+  commit(tx);
 }
 
 void RunExecutor::fail(const std::string &reason) noexcept {
@@ -657,12 +701,14 @@ void RunExecutor::fail(const std::string &reason) noexcept {
   auto deadline = Clock::now() + std::chrono::seconds(10);
   while (!w_.stop_.load() && Clock::now() < deadline) {
     try {
+      Transaction tx(c, true);
       Stmt s(c,
              "UPDATE main._export_runs SET status = 'FAILED', failure_reason = ?3, finished_at = ?4, lease_owner = NULL, "
              "lease_until = NULL, rows_written = 0, bytes_written = 0, file_count = 0 "
              "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
       s.bind(1, run_.id).bind(2, run_.token).bind(3, reason).bind(4, now_iso());
-      s.exec();
+      if (s.exec() > 0 && recorded_) forget_files();
+      tx.commit();
       return;
     } catch (const std::exception &) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -671,16 +717,60 @@ void RunExecutor::fail(const std::string &reason) noexcept {
   // Not recorded: the lease expires and the run is rescued (up to the attempt limit).
 }
 
+std::string requeue_marker(const std::string &run_id, int64_t token) {
+  return fmt::format(".requeue.{}-{}.tmp", run_id, token);
+}
+
 void RunExecutor::requeue() noexcept {
+  // Shutdown must stay quick: a few tries within about 300 ms.
+  auto deadline = Clock::now() + std::chrono::milliseconds(300);
+  for (;;) {
+    try {
+      Transaction tx(w_.control_.get(), true);
+      Stmt s(w_.control_.get(),
+             "UPDATE main._export_runs SET status = 'CREATED', attempts = max(attempts - 1, 0), started_at = NULL, "
+             "lease_owner = NULL, lease_until = NULL, rows_written = 0, bytes_written = 0, progress = 0 "
+             "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
+      s.bind(1, run_.id).bind(2, run_.token);
+      if (s.exec() > 0 && recorded_) forget_files();
+      tx.commit();
+      return;
+    } catch (const std::exception &) {
+      if (Clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // Another connection holds the write lock. The run stays RUNNING until its lease expires and
+  // a worker rescues it; a marker in the output folder tells the rescue that this attempt ended
+  // cleanly, so that it does not count as an interrupted attempt.
   try {
-    Stmt s(w_.control_.get(),
-           "UPDATE main._export_runs SET status = 'CREATED', attempts = max(attempts - 1, 0), started_at = NULL, "
-           "lease_owner = NULL, lease_until = NULL, rows_written = 0, bytes_written = 0, progress = 0 "
-           "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
-    s.bind(1, run_.id).bind(2, run_.token);
-    s.exec();
+    if (!out_dir_.empty()) {
+      OutputDir dir(out_dir_);
+      dir.create_marker(requeue_marker(run_.id, run_.token));
+    }
   } catch (const std::exception &) {
-    // The lease expires and another worker rescues the run.
+  }
+}
+
+// Delete the file records of this run (its files are already removed from disk).
+void RunExecutor::forget_files() {
+  Stmt del(w_.control_.get(), "DELETE FROM main._export_files WHERE run_id = ?1");
+  del.bind(1, run_.id);
+  del.exec();
+}
+
+// After an abort: the files are removed from disk; delete their records if the run is still
+// ABORTED (best effort: the sweep deletes what is left).
+void RunExecutor::forget_aborted_files() noexcept {
+  try {
+    Transaction tx(w_.control_.get(), true);
+    Stmt del(w_.control_.get(),
+             "DELETE FROM main._export_files WHERE run_id = ?1 AND "
+             "(SELECT status FROM main._export_runs WHERE id = ?1) = 'ABORTED'");
+    del.bind(1, run_.id);
+    del.exec();
+    tx.commit();
+  } catch (const std::exception &) {
   }
 }
 
@@ -709,6 +799,15 @@ bool WorkerThread::claim_and_run() {
   run.number = pick.int64(2);
   run.attempts = pick.int64(3) + 1;
   bool rescued = pick.text(4) == "RUNNING";
+  // An attempt that ended with a clean shutdown but could not requeue the run left a marker:
+  // it does not count as interrupted.
+  if (rescued && !cfg.output_dir.empty() && access(cfg.output_dir.c_str(), F_OK) == 0) {
+    try {
+      OutputDir dir(cfg.output_dir);
+      if (dir.take_marker(requeue_marker(run.id, run.token - 1))) run.attempts -= 1;
+    } catch (const std::exception &) {
+    }
+  }
   std::string def_id = pick.is_null(7) ? "" : pick.text(7);
   std::string failure;
   try {
@@ -734,8 +833,13 @@ bool WorkerThread::claim_and_run() {
       failure = fmt::format("internal: cannot attach the run's databases: {}", e.what());
     }
   }
+  // A rescued run's dead attempt may have left recorded files and temporary files: remove them
+  // now, whether the run is tried again or given up.
+  if (rescued && !cfg.output_dir.empty()) {
+    clear_run_files(c, run.id, cfg.output_dir);
+    remove_dead_temporaries(cfg.output_dir, run.id, run.token);
+  }
   if (!failure.empty()) {
-    if (rescued && !cfg.output_dir.empty()) delete_run_files(c, run.id, cfg.output_dir);
     Stmt f(c,
            "UPDATE main._export_runs SET status = 'FAILED', failure_reason = ?2, finished_at = ?3, lease_owner = NULL, "
            "lease_until = NULL, lease_token = lease_token + 1 WHERE id = ?1");
@@ -752,6 +856,19 @@ bool WorkerThread::claim_and_run() {
   claim.exec();
   sqlite3 *r = reader_.get();
   extra_active_ = 0;
+  // Whatever fails from here on, no reader may stay in a transaction: the worker would never
+  // see another commit.
+  struct ReaderGuard {
+    WorkerThread *w;
+    bool armed = true;
+    ~ReaderGuard() {
+      if (!armed) return;
+      sqlite3_exec(w->reader_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      for (int i = 0; i < w->extra_active_; ++i)
+        sqlite3_exec(w->extra_[static_cast<size_t>(i)].get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      w->extra_active_ = 0;
+    }
+  } reader_guard{this};
   {
     // The journal mode may have changed since the worker opened its connections (scripts set
     // WAL after loading the extension): read it at every claim.
@@ -787,10 +904,7 @@ bool WorkerThread::claim_and_run() {
   }
   RunExecutor ex(*this, std::move(run));
   ex.execute();
-  for (int i = 0; i < extra_active_; ++i)
-    sqlite3_exec(extra_[static_cast<size_t>(i)].get(), "ROLLBACK", nullptr, nullptr, nullptr);
-  extra_active_ = 0;
-  return true;
+  return true;  // reader_guard ends every read transaction
 }
 
 void WorkerThread::run() noexcept {

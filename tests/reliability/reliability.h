@@ -267,15 +267,11 @@ inline std::string q(const std::string &s) {
   return out + "'";
 }
 
-// Known bugs check_invariants() can report as such instead of as violations (each reported with
-// a minimal reproduction; the tests print them as "KNOWN BUG" warnings so the suite stays green):
-//   kFailedTemporary: a temporary file of a FAILED or ABORTED run whose process died stays
-//     until a worker's sweep (about 1 s after a worker starts, then every 30 s).
-//   kFailedFinal: a final file renamed into place by a process killed before its COMMIT stays
-//     forever when the run then ends FAILED (gave up after its attempts) or ABORTED: nothing
-//     records it, and the sweep only removes temporary files.
-inline const std::string kFailedTemporary = "failed-temporary";
-inline const std::string kFailedFinal = "failed-final";
+// What check_invariants() can report as expected rather than as violations:
+//   kAwaitingSweep: the leftovers of a FAILED or ABORTED run whose worker's process died
+//     (recorded final files, their records, temporary files): a worker's sweep (about 1 s after
+//     a worker starts, then every 30 s) or the rescue of the run deletes them.
+inline const std::string kAwaitingSweep = "awaiting-sweep";
 
 // What check_invariants() found. Violations are failures; known[bug] lists what a known bug
 // explains; the rest are figures.
@@ -285,7 +281,7 @@ struct Findings {
   int complete = 0, failed = 0, aborted = 0, running = 0, created = 0;
   int files_verified = 0;
   std::set<std::string> temporaries;        // temporary files present (of live or dead attempts)
-  std::set<std::string> finals_of_running;  // final files of RUNNING runs (killed between rename and commit)
+  std::set<std::string> finals_of_running;  // recorded final files of RUNNING runs (killed between rename and commit)
 };
 
 // A temporary file ".<final>.<runid>-<token>.tmp": its run id and token, or false.
@@ -310,9 +306,9 @@ inline bool parse_temporary(const std::string &name, std::string &run_id, long l
 //     the run's rows_written;
 //   - no file record, final file or temporary file belongs to a FAILED or ABORTED run;
 //   - every RUNNING run's lease ends at most lease_ms from now;
-//   - every final file in the folder is a COMPLETE run's recorded file or belongs to a RUNNING
-//     run (renamed into place by a process killed before its COMMIT); every temporary file
-//     belongs to a known run.
+//   - every final file in the folder is a recorded file: of a COMPLETE run, of a RUNNING run
+//     (renamed into place by a process killed before it marked the run COMPLETE), or awaiting
+//     the sweep; every temporary file belongs to a known run.
 // known_bugs: which of the known bugs above to report as such rather than as violations.
 inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir, long long lease_ms,
                                  const std::set<std::string> &known_bugs = {}) {
@@ -351,6 +347,7 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
     }
   }
   std::set<std::string> recorded;  // file names (in out_dir) recorded for COMPLETE runs
+  std::map<std::string, std::string> recorded_unfinished;  // name -> status, recorded for other runs
   std::map<std::string, int> counted;
   std::map<std::string, long long> rows_in_files;
   for (auto &r : rows(d, "SELECT f.run_id, f.path, f.size_bytes, f.sha256, r.status, f.row_count, "
@@ -358,11 +355,16 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
                          "LEFT JOIN _export_runs r ON r.id = f.run_id "
                          "LEFT JOIN _export_definitions d ON d.id = r.export_id")) {
     const std::string &status = r[4];
-    if (status == "FAILED" || status == "ABORTED" || status.empty()) {
+    if (status.empty() || status == "CREATED") {
       bad("file record " + r[1] + " belongs to a " + (status.empty() ? "missing" : status) + " run " + r[0]);
       continue;
     }
-    if (status != "COMPLETE" && status != "DOWNLOADED") continue;
+    if (status == "FAILED" || status == "ABORTED")
+      bad_or_known(kAwaitingSweep, "file record " + r[1] + " of " + status + " run " + r[0] + " remains");
+    if (status != "COMPLETE" && status != "DOWNLOADED") {
+      recorded_unfinished[std::filesystem::path(r[1]).filename().string()] = status;
+      continue;
+    }
     ++counted[r[0]];
     std::string hex;
     long long size = 0;
@@ -409,23 +411,21 @@ inline Findings check_invariants(const testdb::Db &d, const std::string &out_dir
       if (it == runs.end()) {
         bad("temporary file " + name + " belongs to no run");
       } else if (it->second.status == "FAILED" || it->second.status == "ABORTED") {
-        bad_or_known(kFailedTemporary,
+        bad_or_known(kAwaitingSweep,
                      "temporary file " + name + " of " + it->second.status + " run " + run_id + " remains");
       }
       continue;
     }
     if (recorded.count(name)) continue;
-    auto *entry = run_of_final(name);
-    if (!entry) {
-      bad("file " + name + " belongs to no run");
-    } else if (entry->second.status == "RUNNING") {
-      f.finals_of_running.insert(name);
-    } else if (entry->second.status == "FAILED" || entry->second.status == "ABORTED") {
-      bad_or_known(kFailedFinal, "final file " + name + " of " + entry->second.status + " run " + entry->first +
-                                     " remains");
-    } else {
-      bad("final file " + name + " of " + entry->second.status + " run " + entry->first + " is not a recorded file");
+    auto unfinished = recorded_unfinished.find(name);
+    if (unfinished != recorded_unfinished.end()) {
+      if (unfinished->second == "RUNNING") f.finals_of_running.insert(name);
+      else bad_or_known(kAwaitingSweep, "final file " + name + " of " + unfinished->second + " run remains");
+      continue;
     }
+    auto *entry = run_of_final(name);
+    if (!entry) bad("file " + name + " belongs to no run");
+    else bad("final file " + name + " of " + entry->second.status + " run " + entry->first + " is not a recorded file");
   }
   return f;
 }
