@@ -136,7 +136,8 @@ void fn_run(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
                       "read it; use a database file or a shared memdb ('file:/name?vfs=memdb')");
   Definition def = definition_arg(db, argv[0]);
   json crit = argc > 1 ? criteria_arg(argv[1], 2) : json();
-  Plan plan = plan_run(db, def, crit, true);
+  // A pivot's column values are read by the worker in the run's snapshot, not here.
+  Plan plan = plan_run(db, def, crit, true, false);
   if (d.svc->vfs_name() == "memdb" && d.svc->config().output_dir.empty())
     throw ExportError(Code::not_admissible,
                       "an in-memory database has no default output folder; set export_config('output_dir', ...) first");
