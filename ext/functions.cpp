@@ -262,7 +262,8 @@ void fn_abort(sqlite3_context *ctx, FnData &, int, sqlite3_value **argv) {
 
 void fn_sql(sqlite3_context *ctx, FnData &, int argc, sqlite3_value **argv) {
   Plan plan = preview_plan(sqlite3_context_db_handle(ctx), argc, argv);
-  result_text(ctx, json{{"sql", plan.sql}, {"params", plan.params}}.dump());
+  // replace: a pivot's params hold the data's values, which may be invalid UTF-8 text
+  result_text(ctx, json{{"sql", plan.sql}, {"params", plan.params}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 void fn_count(sqlite3_context *ctx, FnData &, int argc, sqlite3_value **argv) {

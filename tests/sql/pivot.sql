@@ -257,3 +257,22 @@ UPDATE exports SET options = json_set(options, '$.max_rows', 7) WHERE name = 'a'
 SELECT export_wait(export_run('a', '[]'));
 SELECT 'max_rows', status, rows_written FROM export_runs WHERE export_name = 'a' AND number = 4;
 SELECT 'files', count(*) FROM export_files WHERE run_id IN (SELECT id FROM export_runs WHERE status = 'FAILED');
+-- more output columns than SQLite allows in a result (2000): 1 field + 1001 values * 2 summaries
+CREATE TABLE wide(id INTEGER PRIMARY KEY, g TEXT, v INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001) INSERT INTO wide(g, v) SELECT 'x', i FROM n;
+INSERT INTO exports(name, source, options) VALUES ('w', 'wide', '{"pivot_max_columns": 2000, "pivot": {"fields": ["g"], "column": "v", "summaries": [{"aggregator": "cnt"}, {"aggregator": "sum", "column": "id"}]}}');
+SELECT export_wait(export_run('w', '[]'));
+SELECT 'wide', status, failure_reason FROM export_runs WHERE export_name = 'w';
+-- within it: 1 + 999 * 2 = 1999 columns
+SELECT export_wait(export_run('w', '[{"attribute": "v", "operator": "IS_LESS_THAN", "value": 1000}]'));
+SELECT 'wide', status, rows_written, length(CAST(readfile('test.db-exports/w-2.csv') AS TEXT)) - length(replace(CAST(readfile('test.db-exports/w-2.csv') AS TEXT), ',', '')) FROM export_runs WHERE export_name = 'w' AND number = 2;
+-- a value that is not valid UTF-8: CSV keeps the bytes of its name, JSON replaces them by U+FFFD
+CREATE TABLE u(k TEXT, v TEXT);
+INSERT INTO u VALUES ('a', CAST(x'41ff' AS TEXT)), ('a', 'B');
+INSERT INTO exports(name, source, options) VALUES ('u', 'u', '{"pivot": {"fields": ["k"], "column": "v"}}');
+SELECT 'utf8 sql', export_sql('u');
+SELECT export_wait(export_run('u', '[]'));
+SELECT 'utf8 csv', hex(readfile('test.db-exports/u-1.csv'));
+UPDATE exports SET format = 'jsonl' WHERE name = 'u';
+SELECT export_wait(export_run('u', '[]'));
+SELECT 'utf8 jsonl', CAST(readfile('test.db-exports/u-2.jsonl') AS TEXT), (SELECT params FROM export_runs WHERE export_name = 'u' AND number = 2);
