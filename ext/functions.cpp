@@ -136,7 +136,8 @@ void fn_run(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
                       "read it; use a database file or a shared memdb ('file:/name?vfs=memdb')");
   Definition def = definition_arg(db, argv[0]);
   json crit = argc > 1 ? criteria_arg(argv[1], 2) : json();
-  Plan plan = plan_run(db, def, crit, true);
+  // A pivot's column values are read by the worker in the run's snapshot, not here.
+  Plan plan = plan_run(db, def, crit, true, false);
   if (d.svc->vfs_name() == "memdb" && d.svc->config().output_dir.empty())
     throw ExportError(Code::not_admissible,
                       "an in-memory database has no default output folder; set export_config('output_dir', ...) first");
@@ -261,7 +262,8 @@ void fn_abort(sqlite3_context *ctx, FnData &, int, sqlite3_value **argv) {
 
 void fn_sql(sqlite3_context *ctx, FnData &, int argc, sqlite3_value **argv) {
   Plan plan = preview_plan(sqlite3_context_db_handle(ctx), argc, argv);
-  result_text(ctx, json{{"sql", plan.sql}, {"params", plan.params}}.dump());
+  // replace: a pivot's params hold the data's values, which may be invalid UTF-8 text
+  result_text(ctx, json{{"sql", plan.sql}, {"params", plan.params}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 void fn_count(sqlite3_context *ctx, FnData &, int argc, sqlite3_value **argv) {

@@ -16,7 +16,10 @@ namespace {
 const char *const kOptionNames[] = {"header",        "delimiter",    "null",          "force_quote", "line_ending",
                                     "blob",          "bom",          "formula_escape", "order_by",   "max_rows",
                                     "file_max_rows", "file_max_bytes", "compression", "expires_days", "output_name",
-                                    "exclusive",     "date_column"};
+                                    "exclusive",     "date_column",  "pivot",         "pivot_max_columns"};
+
+const char *const kAggregators[] = {"cnt", "cnt_distinct", "sum", "avg", "min", "max"};
+constexpr const char *kAggregatorList = "cnt, cnt_distinct, sum, avg, min, max";
 
 [[noreturn]] void bad(const std::string &msg) { throw ExportError(Code::invalid_request, msg); }
 
@@ -52,6 +55,130 @@ std::string column_of(const json &v, const char *what, const std::vector<std::st
     bad(fmt::format("{} names column '{}', which is not in the source; columns are {}", what, v.get<std::string>(),
                     join_names(columns)));
   return columns[static_cast<size_t>(i)];
+}
+
+// True when a and b are equal ignoring ASCII case (as SQLite compares identifiers).
+bool same_name(const std::string &a, const std::string &b) {
+  return a.size() == b.size() && sqlite3_strnicmp(a.c_str(), b.c_str(), static_cast<int>(a.size())) == 0;
+}
+
+// The pivot option: {"fields": [...], "column": c, "summaries": [...], "sort": {...}}.
+Pivot parse_pivot(const json &v, const std::vector<std::string> &columns) {
+  if (!v.is_object())
+    bad(fmt::format("option 'pivot' must be an object {{\"fields\": [...], \"column\": c, \"summaries\": [...], "
+                    "\"sort\": {{...}}}} or null, not {}",
+                    v.dump()));
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it.key() != "fields" && it.key() != "column" && it.key() != "summaries" && it.key() != "sort")
+      bad(fmt::format("option 'pivot' has unknown key '{}'; expected fields, column, summaries, sort", it.key()));
+  Pivot p;
+  if (!v.contains("fields")) bad("option 'pivot' needs \"fields\": an array of the columns to group by");
+  const json &fields = v["fields"];
+  if (!fields.is_array()) bad(fmt::format("pivot.fields must be an array of column names, not {}", fields.dump()));
+  for (size_t i = 0; i < fields.size(); ++i) {
+    std::string c = column_of(fields[i], fmt::format("pivot.fields[{}]", i).c_str(), columns);
+    for (const auto &have : p.fields)
+      if (have == c) bad(fmt::format("pivot.fields lists column '{}' twice", c));
+    p.fields.push_back(c);
+  }
+  if (v.contains("column") && !v["column"].is_null()) {
+    p.column = column_of(v["column"], "pivot.column", columns);
+    for (const auto &f : p.fields)
+      if (f == p.column)
+        bad(fmt::format("pivot.column '{}' is also in pivot.fields; a column cannot group both rows and columns",
+                        p.column));
+  }
+  json summaries = v.contains("summaries") && !v["summaries"].is_null() ? v["summaries"]
+                                                                          : json::array({json{{"aggregator", "cnt"}}});
+  if (!summaries.is_array() || summaries.empty())
+    bad(fmt::format("pivot.summaries must be a non-empty array of {{\"aggregator\": a, \"column\": c, \"as\": name}}, "
+                    "not {}",
+                    summaries.dump()));
+  for (size_t i = 0; i < summaries.size(); ++i) {
+    const json &s = summaries[i];
+    std::string where = fmt::format("pivot.summaries[{}]", i);
+    if (!s.is_object())
+      bad(fmt::format("{} must be an object {{\"aggregator\": a, \"column\": c, \"as\": name}}, not {}", where, s.dump()));
+    for (auto it = s.begin(); it != s.end(); ++it)
+      if (it.key() != "aggregator" && it.key() != "column" && it.key() != "as")
+        bad(fmt::format("{} has unknown key '{}'; expected aggregator, column, as", where, it.key()));
+    PivotSummary sum;
+    if (!s.contains("aggregator")) bad(fmt::format("{} needs \"aggregator\": one of {}", where, kAggregatorList));
+    const json &a = s["aggregator"];
+    bool known = false;
+    if (a.is_string())
+      for (const char *k : kAggregators) known = known || a.get<std::string>() == k;
+    if (!known)
+      bad(fmt::format("{} has unknown aggregator {}; expected one of {}", where,
+                      a.is_string() ? "'" + a.get<std::string>() + "'" : a.dump(), kAggregatorList));
+    sum.aggregator = a.get<std::string>();
+    if (s.contains("column") && !s["column"].is_null())
+      sum.column = column_of(s["column"], (where + ".column").c_str(), columns);
+    else if (sum.aggregator != "cnt")
+      bad(fmt::format("{} ({}) needs \"column\": the column to summarize", where, sum.aggregator));
+    if (s.contains("as") && !s["as"].is_null()) {
+      if (!s["as"].is_string() || s["as"].get<std::string>().empty())
+        bad(fmt::format("{}.as must be a non-empty string, not {}", where, s["as"].dump()));
+      sum.name = s["as"].get<std::string>();
+    } else {
+      sum.name = sum.column.empty() ? "_" + sum.aggregator : sum.aggregator + "_" + sum.column;
+    }
+    for (const auto &f : p.fields)
+      if (same_name(f, sum.name))
+        bad(fmt::format("{} is named '{}', like field '{}'; output column names must be unique: give it another \"as\"",
+                        where, sum.name, f));
+    for (const auto &other : p.summaries)
+      if (same_name(other.name, sum.name))
+        bad(fmt::format("{} is named '{}', like another summary; output column names must be unique: give it another "
+                        "\"as\"",
+                        where, sum.name));
+    p.summaries.push_back(sum);
+  }
+  if (v.contains("sort") && !v["sort"].is_null()) {
+    const json &s = v["sort"];
+    if (!s.is_object())
+      bad(fmt::format("pivot.sort must be an object {{\"column\": c, \"desc\": false}} or null, not {}", s.dump()));
+    for (auto it = s.begin(); it != s.end(); ++it)
+      if (it.key() != "column" && it.key() != "desc")
+        bad(fmt::format("pivot.sort has unknown key '{}'; expected column, desc", it.key()));
+    std::vector<std::string> names = p.fields;
+    for (const auto &sum : p.summaries) names.push_back(sum.name);
+    if (!s.contains("column") || !s["column"].is_string())
+      bad(fmt::format("pivot.sort needs \"column\": a field or summary name, one of {}", join_names(names)));
+    const std::string want = s["column"].get<std::string>();
+    for (const auto &f : p.fields)
+      if (same_name(f, want)) p.sort = f;
+    for (size_t i = 0; i < p.summaries.size(); ++i)
+      if (same_name(p.summaries[i].name, want)) {
+        p.sort = p.summaries[i].name;
+        p.sort_summary = static_cast<int>(i);
+      }
+    if (p.sort.empty())
+      bad(fmt::format("pivot.sort names '{}', which is not a field or summary; expected one of {}", want,
+                      join_names(names)));
+    if (s.contains("desc")) p.sort_desc = get_bool(s["desc"], "pivot.sort.desc");
+  }
+  return p;
+}
+
+json pivot_to_json(const Pivot &p) {
+  json j = json::object();
+  j["fields"] = p.fields;
+  if (p.column.empty()) j["column"] = nullptr;
+  else j["column"] = p.column;
+  json sums = json::array();
+  for (const auto &s : p.summaries) {
+    json one = json::object();
+    one["aggregator"] = s.aggregator;
+    if (s.column.empty()) one["column"] = nullptr;
+    else one["column"] = s.column;
+    one["as"] = s.name;
+    sums.push_back(one);
+  }
+  j["summaries"] = sums;
+  if (p.sort.empty()) j["sort"] = nullptr;
+  else j["sort"] = json{{"column", p.sort}, {"desc", p.sort_desc}};
+  return j;
 }
 
 }  // namespace
@@ -180,11 +307,19 @@ Options parse_options(const std::string &json_text, Format format, const std::st
         o.exclusive = get_bool(v, "exclusive");
       } else if (k == "date_column") {
         if (!v.is_null()) o.date_column = column_of(v, "option 'date_column'", columns);
+      } else if (k == "pivot") {
+        if (!v.is_null()) o.pivot = parse_pivot(v, columns);
+      } else if (k == "pivot_max_columns") {
+        if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 10000)
+          bad(fmt::format("option 'pivot_max_columns' must be an integer from 1 to 10000, not {}", v.dump()));
+        o.pivot_max_columns = v.get<int64_t>();
       } else {
         bad(fmt::format("unknown option '{}'; options are {}", k, all_option_names()));
       }
     }
   }
+  if (o.pivot && !o.order_by.empty())
+    bad("option 'order_by' cannot be used with option 'pivot'; a pivot is ordered by pivot.sort, then its fields");
   // The null text is written unquoted, so it must not need quoting itself.
   {
     const std::string &t = o.null_text;
@@ -242,6 +377,9 @@ json Options::to_json() const {
   j["exclusive"] = exclusive;
   if (date_column.empty()) j["date_column"] = nullptr;
   else j["date_column"] = date_column;
+  if (pivot) j["pivot"] = pivot_to_json(*pivot);
+  else j["pivot"] = nullptr;
+  j["pivot_max_columns"] = pivot_max_columns;
   return j;
 }
 

@@ -2,6 +2,7 @@
 // and shown back with every default filled in.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,24 @@ const char *format_extension(Format f) noexcept;
 struct OrderKey {
   std::string column;  // as spelled in the source
   bool desc = false;
+};
+
+// One summary of a pivot: an aggregate over the rows of a group.
+struct PivotSummary {
+  std::string aggregator;  // cnt, cnt_distinct, sum, avg, min, max
+  std::string column;      // source spelling; empty for cnt of rows
+  std::string name;        // output name: "as", else "<aggregator>_<column>", "_cnt" for rows
+};
+
+// The pivot option: group rows by fields, one summary column per summary (and, with column,
+// per distinct value of column). See README "Pivot exports".
+struct Pivot {
+  std::vector<std::string> fields;  // source spelling, group-by order; may be empty (one row)
+  std::string column;               // empty: no column pivot
+  std::vector<PivotSummary> summaries;
+  std::string sort;                 // empty: by the fields; else a field or a summary name
+  int sort_summary = -1;            // index into summaries when sort names a summary
+  bool sort_desc = false;
 };
 
 struct Options {
@@ -41,6 +60,8 @@ struct Options {
   std::string output_name;  // filled with the definition's name when not given
   bool exclusive = true;
   std::string date_column;  // empty: none
+  std::optional<Pivot> pivot;
+  int64_t pivot_max_columns = 1000;  // most distinct values of pivot.column a run accepts
 
   // Every option with its value, defaults included, as stored in exports.options.
   nlohmann::json to_json() const;

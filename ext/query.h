@@ -36,7 +36,7 @@ struct Plan {
   std::vector<std::string> columns;  // output columns, source spelling
   nlohmann::json criteria;           // the criteria in effect (fixed or given), null = none
   std::string sql;                   // SELECT ... FROM ... WHERE ... ORDER BY ...
-  std::string count_sql;             // SELECT count(*) FROM ... WHERE ...
+  std::string count_sql;             // SELECT count(*) FROM ... WHERE ... (binds a prefix of params)
   // For a rowid table read in rowid order: the same SELECT restricted to one rowid range,
   // with two more parameters after params (low, high, inclusive); empty otherwise.
   std::string range_sql;
@@ -46,13 +46,24 @@ struct Plan {
 // Check columns (JSON array of names, or null) against the source; returns the output columns.
 std::vector<std::string> resolve_columns(const nlohmann::json &columns, const Source &src);
 
+// A pivot makes its own output columns: columns must then be null. Throws invalid_request.
+void check_pivot_columns(const nlohmann::json &columns, const Options &options);
+
 // Build the plan of a definition. run_criteria is what a run gives (null or {} = none); the
 // rule of SPEC section 4 applies: fixed criteria forbid run criteria, no fixed criteria
 // require them. When check_run_rule is false (export_sql, export_count), run criteria
 // replace a missing fixed criteria and an empty one means every row.
-Plan plan_run(sqlite3 *db, const Definition &def, const nlohmann::json &run_criteria, bool check_run_rule);
+//
+// A pivot with a "column" needs the distinct values of that column: with read_pivot_values
+// they are read on db (in the worker: inside the run's snapshot) and the plan is the grouped
+// query. Without (export_run, which must return at once), the plan's sql and params are those
+// of the query that reads the values, which is what a run executes first, and columns holds
+// only the fields.
+Plan plan_run(sqlite3 *db, const Definition &def, const nlohmann::json &run_criteria, bool check_run_rule,
+              bool read_pivot_values = true);
 
-// Bind plan.params to stmt in order.
+// Bind plan.params to stmt in order, as many as stmt has parameters (count_sql of a pivot uses
+// only the criteria's, which come first).
 void bind_params(class Stmt &stmt, const nlohmann::json &params);
 
 }  // namespace sqlexport

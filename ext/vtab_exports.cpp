@@ -123,6 +123,7 @@ void update_exports(sqlite3 *db, Service &svc, int argc, sqlite3_value **argv, s
   json columns_json = columns ? parse_json_text(*columns, "columns") : json();
   resolve_columns(columns_json, src);
   Options opts = parse_options(options ? *options : "", fmt_, *name, src.columns);
+  check_pivot_columns(columns_json, opts);
   json criteria_json;
   if (criteria) {
     criteria_json = parse_json_text(*criteria, "criteria");
