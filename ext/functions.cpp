@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <new>
 #include <optional>
 #include <thread>
@@ -374,10 +375,37 @@ void fn_download(sqlite3_context *ctx, FnData &d, int, sqlite3_value **argv) {
   sqlite3_result_blob64(ctx, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
 }
 
-template <Impl F>
+bool ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+// Whether a statement running on db names the function in its text. SQLITE_DIRECTONLY keeps
+// triggers, views, DEFAULT expressions, generated columns and indexes from calling a function,
+// but SQLite 3.40 does not apply it to CHECK constraints. A direct call is written in the text
+// of a statement the application runs; a call from the schema is not.
+bool named_by_running_statement(sqlite3 *db, const char *name) {
+  size_t n = std::strlen(name);
+  for (sqlite3_stmt *s = sqlite3_next_stmt(db, nullptr); s; s = sqlite3_next_stmt(db, s)) {
+    if (!sqlite3_stmt_busy(s)) continue;
+    const char *sql = sqlite3_sql(s);
+    if (!sql) continue;
+    for (const char *p = sql; *p; ++p)
+      if (sqlite3_strnicmp(p, name, static_cast<int>(n)) == 0 && (p == sql || !ident_char(p[-1])) && !ident_char(p[n]))
+        return true;
+  }
+  return false;
+}
+
+template <Impl F, bool Direct = false>
 void call(sqlite3_context *ctx, int argc, sqlite3_value **argv) noexcept {
   auto *d = static_cast<FnData *>(sqlite3_user_data(ctx));
   try {
+    if (Direct && !named_by_running_statement(sqlite3_context_db_handle(ctx), d->name))
+      throw ExportError(Code::not_admissible,
+                        fmt::format("{} may only be called by a statement that names it, not from the database's "
+                                    "schema (a CHECK constraint, trigger, view or default)",
+                                    d->name));
     F(ctx, *d, argc, argv);
   } catch (...) {
     report_error(ctx, d->name);
@@ -397,14 +425,14 @@ constexpr int kDirect = SQLITE_UTF8 | SQLITE_DIRECTONLY;
 
 const FunctionSpec kFunctions[] = {
     {"export_version", 0, 0, 0, kUtf8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, call<fn_version>},
-    {"export_run", -1, 1, 2, kDirect, call<fn_run>},
-    {"export_wait", -1, 1, 2, kDirect, call<fn_wait>},
-    {"export_abort", 1, 1, 1, kDirect, call<fn_abort>},
+    {"export_run", -1, 1, 2, kDirect, call<fn_run, true>},
+    {"export_wait", -1, 1, 2, kDirect, call<fn_wait, true>},
+    {"export_abort", 1, 1, 1, kDirect, call<fn_abort, true>},
     {"export_sql", -1, 1, 2, kUtf8, call<fn_sql>},
     {"export_count", -1, 1, 2, kUtf8, call<fn_count>},
-    {"export_purge", 0, 0, 0, kDirect, call<fn_purge>},
-    {"export_config", -1, 1, 2, kDirect, call<fn_config>},
-    {"export_download", 1, 1, 1, kDirect, call<fn_download>},
+    {"export_purge", 0, 0, 0, kDirect, call<fn_purge, true>},
+    {"export_config", -1, 1, 2, kDirect, call<fn_config, true>},
+    {"export_download", 1, 1, 1, kDirect, call<fn_download, true>},
 };
 
 void destroy_data(void *p) { delete static_cast<FnData *>(p); }

@@ -52,6 +52,21 @@ bool source_is_statement(const std::string &source) {
          starts_with_word(source, i, "values") || i != 0 || source.find_first_of(" \t\r\n;(") != std::string::npos;
 }
 
+// A source statement is run by export_count on the caller's connection: it must not call the
+// extension's own functions (which start, stop or configure work). The compiled program
+// lists every function the statement calls, views included: read it with EXPLAIN.
+void refuse_extension_calls(sqlite3 *db, const std::string &source) {
+  Stmt ex(db, "EXPLAIN " + source);
+  while (ex.step()) {
+    std::string op = ex.text(1);
+    if (op != "Function" && op != "PureFunc" && op.rfind("Agg", 0) != 0) continue;
+    std::string p4 = ex.text(5);  // addr, opcode, p1, p2, p3, p4, ...
+    if (sqlite3_strnicmp(p4.c_str(), "export_", 7) == 0)
+      bad(fmt::format("source statement must not call the extension's functions; it calls {}",
+                      p4.substr(0, p4.find('('))));
+  }
+}
+
 Source resolve_source(sqlite3 *db, const std::string &source) {
   Source src;
   if (source.empty()) bad("source is required: a table or view name, or one SELECT statement");
@@ -74,6 +89,7 @@ Source resolve_source(sqlite3 *db, const std::string &source) {
       bad("source statement must be read-only: one SELECT, WITH ... SELECT or VALUES");
     if (sqlite3_bind_parameter_count(raw) > 0)
       bad("source statement must not have parameters; put conditions in criteria");
+    refuse_extension_calls(db, source);
     src.columns = statement_columns(raw, source);
     std::string body = source;
     while (!body.empty() && (std::isspace(static_cast<unsigned char>(body.back())) || body.back() == ';')) body.pop_back();
