@@ -287,6 +287,7 @@ void fn_config(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) 
     if (set) {
       std::string dir = text_arg(argv[1], 2, "output_dir");
       if (dir.empty()) bad("output_dir must not be empty");
+      if (dir.find('\0') != std::string::npos) bad("output_dir must not contain a NUL character");
       d.svc->set_output_dir(dir);
     }
     std::string dir = d.svc->config().output_dir;

@@ -75,4 +75,13 @@ nlohmann::json parse_json_text(std::string_view text, const char *what) {
   }
 }
 
+bool is_valid_utf8(std::string_view text) {
+  try {
+    (void)nlohmann::json(std::string(text)).dump();
+    return true;
+  } catch (const nlohmann::json::type_error &) {
+    return false;
+  }
+}
+
 }  // namespace sqlexport

@@ -20,6 +20,9 @@ std::string quote_ident(std::string_view name);
 // Parse JSON text given by a user. Throws ExportError(invalid_request) naming `what`
 // ("criteria", "options", "columns") when the text is not JSON or nests deeper than kMaxJsonDepth.
 nlohmann::json parse_json_text(std::string_view text, const char *what);
+
+// Whether text is valid UTF-8 (as nlohmann-json, which stores names in JSON, requires).
+bool is_valid_utf8(std::string_view text);
 inline constexpr int kMaxJsonDepth = 64;
 
 }  // namespace sqlexport

@@ -117,6 +117,8 @@ void update_exports(sqlite3 *db, Service &svc, int argc, sqlite3_value **argv, s
   auto options = value_of(argv, kOptions, old ? std::optional<std::string>(old->options_text) : std::nullopt);
 
   if (!name || name->empty()) bad("name is required");
+  if (!is_valid_utf8(*name) || name->find('\0') != std::string::npos)
+    bad("name must be UTF-8 text without NUL characters");
   if (!source || source->empty()) bad("source is required: a table or view name, or one SELECT statement");
   Format fmt_ = parse_format(format ? *format : "csv");
   Source src = resolve_source(db, *source);
