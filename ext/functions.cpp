@@ -170,9 +170,13 @@ void fn_run(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
   ins.bind(5, plan.sql).bind(6, plan.params.dump()).bind(7, attach.empty() ? std::string() : attach.dump());
   if (attach.empty()) ins.bind_null(7);
   ins.bind(8, now_iso());
+  // The result is allocated before the run is stored, so that running out of memory cannot
+  // report an error for a run that exists.
+  char *result = sqlite3_mprintf("%s", id.c_str());
+  if (!result) throw SqliteError(SQLITE_NOMEM, "out of memory");
+  sqlite3_result_text(ctx, result, -1, sqlite3_free);
   ins.exec();
   wake_workers();
-  result_text(ctx, id);
 }
 
 bool is_final(const std::string &status) {

@@ -195,9 +195,8 @@ def test_file_too_large_after_complete_parts():
 def test_file_too_large_in_sqlite_temp_file():
     # The sort spills to a SQLite temporary file, which hits the limit before the output file does.
     reason = check_failed("big_sorted", need_file_too_large=False)
-    if "File too large" not in reason and "EFBIG" not in reason:
-        raise t.SkipCase(f"KNOWN BUG: a SQLite I/O error in the run's query is recorded as {reason!r}: it names "
-                         "neither the file nor the cause (SPEC 8); sqlite3_system_errno() would give EFBIG")
+    assert reason.startswith("io_error: "), reason
+    assert "File too large" in reason, f"the system's error (EFBIG) is named: {reason!r}"
 
 
 def test_database_intact_and_usable():
