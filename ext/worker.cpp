@@ -215,7 +215,18 @@ void WorkerThread::sweep() noexcept {
     if (!schema_ready_) return;
     ServiceConfig cfg = svc_.config();
     if (cfg.output_dir.empty()) return;
+    // Take the write lock only when there is something to do: applications without a busy
+    // timeout then never meet an idle worker's lock.
+    bool work = false;
     {
+      Stmt q(control_.get(),
+             "SELECT EXISTS (SELECT 1 FROM main._export_runs WHERE status IN ('COMPLETE', 'DOWNLOADED') AND "
+             "expires_at IS NOT NULL AND expires_at <= ?1) OR EXISTS (SELECT 1 FROM main._export_files f JOIN "
+             "main._export_runs r ON r.id = f.run_id WHERE r.status IN ('FAILED', 'ABORTED'))");
+      q.bind(1, now_iso());
+      work = q.step() && q.int64(0) != 0;
+    }
+    if (work) {
       Transaction tx(control_.get(), true);
       purge_expired(control_.get(), cfg.output_dir);
       clear_dead_runs(control_.get(), cfg.output_dir);
@@ -518,6 +529,7 @@ void RunExecutor::execute() noexcept {
     std::vector<int64_t> part_rows;
     int64_t part_input = 0;  // bytes already written to the current part (before compression)
     auto start_part = [&]() {
+      check_stop();  // a shutdown must not wait for many small files (each is fsynced)
       if (!files.empty()) files.back()->finish();  // complete under its temporary name; no descriptor kept
       int64_t part = split ? static_cast<int64_t>(files.size()) + 1 : 0;
       files.push_back(std::make_unique<OutputFile>(*dir, file_name(o, run_.def.format, run_.number, part), tag, gzip));

@@ -3,6 +3,7 @@
 -- summarized columns, NULL and '' pivot values); export_sql, export_count, export_runs.sql;
 -- the run-time refusals (too many values, duplicate names, BLOB values, max_rows).
 .load $MODULE
+.timeout 5000
 PRAGMA journal_mode = WAL;
 CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT, status TEXT, total REAL, region TEXT, day TEXT, note TEXT);
 INSERT INTO orders VALUES

@@ -1,6 +1,7 @@
 -- Pivot exports: every validation rule of option 'pivot' with its exact error; a rejected
 -- write stores nothing; options shows the pivot with its defaults filled in.
 .load $MODULE
+.timeout 5000
 SELECT export_config('workers', 0);
 CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT, status TEXT, total REAL, created_at TEXT);
 -- the option itself
