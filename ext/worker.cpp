@@ -745,6 +745,15 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
                          const std::vector<int64_t> &part_rows, const Plan &plan, int64_t rows) {
   sqlite3 *c = w_.control_.get();
   auto deadline = Clock::now() + std::chrono::seconds(30);
+  // The files' records and the run's COMPLETE are durable when finish() returns.
+  exec(c, "PRAGMA main.synchronous = FULL");
+  struct Restore {
+    sqlite3 *c;
+    bool wal;
+    ~Restore() {
+      if (wal) sqlite3_exec(c, "PRAGMA main.synchronous = NORMAL", nullptr, nullptr, nullptr);
+    }
+  } restore{c, w_.wal_};
   // Take the write lock, retrying while someone else holds it (bounded; checks for shutdown).
   auto begin = [&](std::optional<Transaction> &tx) {
     while (!tx) {
@@ -906,6 +915,17 @@ void RunExecutor::forget_aborted_files() noexcept {
 
 bool WorkerThread::claim_and_run() {
   sqlite3 *c = control_.get();
+  {
+    // The journal mode may have changed since the worker opened its connections (scripts set
+    // WAL after loading the extension): read it at every claim.
+    Stmt jm(c, "PRAGMA main.journal_mode");
+    wal_ = jm.step() && sqlite3_stricmp(jm.text(0).c_str(), "wal") == 0;
+  }
+  // In WAL mode, claims and heartbeats need not survive a power loss (the run would be claimed
+  // again), so they do not sync: the write lock is held for microseconds, not for an fsync.
+  // finish() syncs its commits. (Rollback-journal mode keeps FULL: NORMAL is unsafe there.)
+  // Set outside any transaction (SQLite refuses to change it inside one).
+  exec(c, wal_ ? "PRAGMA main.synchronous = NORMAL" : "PRAGMA main.synchronous = FULL");
   std::optional<Transaction> tx;
   try {
     tx.emplace(c, true);
@@ -999,12 +1019,7 @@ bool WorkerThread::claim_and_run() {
       w->extra_active_ = 0;
     }
   } reader_guard{this};
-  {
-    // The journal mode may have changed since the worker opened its connections (scripts set
-    // WAL after loading the extension): read it at every claim.
-    Stmt jm(c, "PRAGMA main.journal_mode");
-    wal_ = jm.step() && sqlite3_stricmp(jm.text(0).c_str(), "wal") == 0;
-  }
+
   if (wal_) {
     // Start the snapshot while the write lock is held: it is the state at the claim. Extra
     // readers start theirs in the same window, so all of them see the same state.
