@@ -110,6 +110,8 @@ def percentile(sorted_values, p):
 
 def latency(a):
     b = connect(a.db, a.module, workers=0, out_dir=a.out_dir)  # first, so its worker stops before any run exists
+    if a.synchronous:
+        b.execute(f"PRAGMA synchronous = {a.synchronous}")
     # Baseline: the same calls with no export running (and no worker in this process yet).
     base = []
     for _ in range(a.baseline_calls):
@@ -164,6 +166,9 @@ def latency(a):
         "big_runs_queued": a.big_runs,
         "big_runs_by_status": statuses,
         "runs_deleted": deleted,
+        "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+            sqlite3.connect(":memory:").execute("PRAGMA synchronous").fetchone()[0]) if not a.synchronous
+        else a.synchronous.upper(),
     }
 
 
@@ -245,6 +250,8 @@ def main():
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--big-runs", type=int, default=3)
+    p.add_argument("--synchronous", default=None,
+                   help="latency: PRAGMA synchronous of the calling connection (default: SQLite's, FULL)")
     a = p.parse_args()
     a.module = os.path.abspath(a.module)
     a.out_dir = os.path.abspath(a.out_dir)
