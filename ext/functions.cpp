@@ -339,7 +339,7 @@ void fn_download(sqlite3_context *ctx, FnData &d, int, sqlite3_value **argv) {
   int64_t size = q.int64(1);
   q.reset();
   if (status == "EXPIRED") throw ExportError(Code::not_found, "the file has expired and was deleted");
-  if (status == "CREATED" || status == "RUNNING")  // recorded, not yet in place (export_files hides it)
+  if (status == "CREATED" || status == "RUNNING" || status == "FAILED" || status == "ABORTED")  // hidden in export_files
     throw ExportError(Code::not_found, fmt::format("no file with id '{}'", id));
   std::string out = d.svc->config().output_dir;
   while (out.size() > 1 && out.back() == '/') out.pop_back();

@@ -157,9 +157,9 @@ int OutputDir::remove_temporaries(const std::function<bool(const std::string &ta
   }
 }
 
-void OutputDir::remove_file(const std::string &name) noexcept {
-  if (!plain_name(name)) return;
-  file_system().unlinkat(fd_, name.c_str());  // ENOENT and other errors: nothing to do
+bool OutputDir::remove_file(const std::string &name) noexcept {
+  if (!plain_name(name)) return true;  // never ours
+  return file_system().unlinkat(fd_, name.c_str()) == 0 || errno == ENOENT;
 }
 
 bool OutputDir::create_marker(const std::string &name) noexcept {

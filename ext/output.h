@@ -51,8 +51,9 @@ class OutputDir {
   // Remove temporary files ".<final>.<tag>.tmp" for which is_stale(tag) is true; returns how
   // many were removed. Never throws.
   int remove_temporaries(const std::function<bool(const std::string &tag)> &is_stale) noexcept;
-  // Remove a final file by name if present (a failed run's leftovers). Never throws.
-  void remove_file(const std::string &name) noexcept;
+  // Remove a final file by name if present (a failed run's leftovers); true if it is gone
+  // (removed, or not there). Never throws.
+  bool remove_file(const std::string &name) noexcept;
   // Create an empty file (a marker) if it does not exist; true if it exists afterwards.
   bool create_marker(const std::string &name) noexcept;
   // Remove a file; true if it existed and was removed.

@@ -25,17 +25,19 @@ std::string file_name(const Options &o, Format f, int64_t number, int64_t part) 
 namespace {
 
 // Remove path if it lies directly inside output_dir; never follows a symlink of the folder.
-void remove_confined(const std::string &path, const std::string &output_dir) {
+// False only when a file of the folder is still there (its removal failed).
+bool remove_confined(const std::string &path, const std::string &output_dir) {
   auto slash = path.rfind('/');
-  if (slash == std::string::npos || output_dir.empty()) return;
+  if (slash == std::string::npos || output_dir.empty()) return true;
   std::string dir = path.substr(0, slash), name = path.substr(slash + 1);
   std::string want = output_dir;
   while (want.size() > 1 && want.back() == '/') want.pop_back();
-  if (dir != want || name.empty() || name == "." || name == "..") return;
+  if (dir != want || name.empty() || name == "." || name == "..") return true;  // not ours to remove
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return;
-  unlinkat(fd, name.c_str(), 0);
+  if (fd < 0) return errno == ENOENT;
+  bool gone = unlinkat(fd, name.c_str(), 0) == 0 || errno == ENOENT;
   close(fd);
+  return gone;
 }
 
 }  // namespace
@@ -62,7 +64,21 @@ int64_t clear_dead_runs(sqlite3 *db, const std::string &output_dir) {
            "WHERE r.status IN ('FAILED', 'ABORTED')");
     while (q.step()) ids.push_back(q.text(0));
   }
-  for (const auto &id : ids) clear_run_files(db, id, output_dir);
+  // A record goes only with its file: one whose removal fails now is tried again next time.
+  Stmt files(db, "SELECT id, path FROM main._export_files WHERE run_id = ?1");
+  Stmt del(db, "DELETE FROM main._export_files WHERE id = ?1");
+  for (const auto &id : ids) {
+    files.reset();
+    files.bind(1, id);
+    std::vector<std::string> gone;
+    while (files.step())
+      if (remove_confined(files.text(1), output_dir)) gone.push_back(files.text(0));
+    for (const auto &file_id : gone) {
+      del.reset();
+      del.bind(1, file_id);
+      del.exec();
+    }
+  }
   return static_cast<int64_t>(ids.size());
 }
 

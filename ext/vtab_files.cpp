@@ -22,7 +22,7 @@ const TableSpec kFilesTable = {
     "row_count INTEGER, sha256 TEXT, created_at TEXT, expires_at TEXT, downloaded_at TEXT)",
     "SELECT rowid, id, run_id, part, path, format, compression, size_bytes, row_count, sha256, created_at, expires_at, "
     "downloaded_at FROM main._export_files WHERE NOT EXISTS (SELECT 1 FROM main._export_runs r WHERE r.id = run_id "
-    "AND r.status IN ('CREATED', 'RUNNING'))",  // files being put in place are not shown yet
+    "AND r.status IN ('CREATED', 'RUNNING', 'FAILED', 'ABORTED'))",  // files being put in place, or left to the sweep
     {"id", "run_id"},
     false,
     update_files,

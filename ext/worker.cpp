@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -396,6 +397,7 @@ class RunExecutor {
   std::vector<std::string> published_;  // final names renamed into place (removed on failure)
   std::optional<WritePipeline> pipeline_;  // writes the current file on its own thread
   bool recorded_ = false;                // the files are recorded in _export_files (committed)
+  std::vector<std::string> unremoved_;   // final files whose removal failed: their records stay
   void forget_files();
   void forget_aborted_files() noexcept;
 };
@@ -709,7 +711,8 @@ void RunExecutor::execute() noexcept {
     for (auto &f : files) f->discard();
     files.clear();
     if (dir)
-      for (const auto &name : published_) dir->remove_file(name);
+      for (const auto &name : published_)
+        if (!dir->remove_file(name)) unremoved_.push_back(dir->full_path(name));
     sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
     if (stop_ == Stop::none && w_.stop_.load()) stop_ = Stop::shutdown;
     if (stop_ == Stop::shutdown) {
@@ -891,11 +894,22 @@ void RunExecutor::requeue() noexcept {
   }
 }
 
-// Delete the file records of this run (its files are already removed from disk).
+// Delete the file records of this run whose files are removed from disk. A file that could
+// not be removed keeps its record, so that the sweep removes it once it can.
 void RunExecutor::forget_files() {
-  Stmt del(w_.control_.get(), "DELETE FROM main._export_files WHERE run_id = ?1");
-  del.bind(1, run_.id);
-  del.exec();
+  std::vector<std::string> ids;
+  {
+    Stmt q(w_.control_.get(), "SELECT id, path FROM main._export_files WHERE run_id = ?1");
+    q.bind(1, run_.id);
+    while (q.step())
+      if (std::find(unremoved_.begin(), unremoved_.end(), q.text(1)) == unremoved_.end()) ids.push_back(q.text(0));
+  }
+  Stmt del(w_.control_.get(), "DELETE FROM main._export_files WHERE id = ?1");
+  for (const auto &id : ids) {
+    del.reset();
+    del.bind(1, id);
+    del.exec();
+  }
 }
 
 // After an abort: the files are removed from disk; delete their records if the run is still
