@@ -459,7 +459,7 @@ class Bench:
         L.append("")
         L.append("Cases 1–4 are whole processes (start, open, extension load, export, exit); case 5 times the "
                  "`COPY` statement alone inside the node process (its RSS is the whole node process). Cases 3–4 "
-                 "include the run's bookkeeping, its `count(*)` pre-pass and the `fsync` of the file that "
+                 "include the run's bookkeeping (a whole table needs no `count(*)` pass) and the `fsync` of the file that "
                  "guarantee 5 requires; case 1 does not sync.")
         L.append("")
         L.append("## Other measurements")
