@@ -193,6 +193,11 @@ DELETE FROM got; INSERT INTO got SELECT CAST(readfile('test.db-exports/f-1.csv')
 SELECT t FROM got;
 SELECT 'F2 csv', (SELECT t FROM got) = (SELECT t FROM hand_csv);
 SELECT 'F2 sql', export_sql('f', '[]');
+UPDATE exports SET format = 'jsonl' WHERE name = 'f';
+SELECT export_wait(export_run('f', '[{"attribute": "id", "operator": "IS_GREATER_THAN", "value": 100}]'));
+DELETE FROM got; INSERT INTO got SELECT CAST(readfile('test.db-exports/f-2.jsonl') AS TEXT);
+SELECT t FROM got;
+SELECT 'F2 jsonl', ok FROM jsonl_ok;
 
 -- G. Sort by a field descending (NULL last), with two readers configured: a pivot is always
 --    read by one reader, in one statement.
@@ -224,6 +229,12 @@ DELETE FROM got; INSERT INTO got SELECT CAST(readfile('test.db-exports/h-1.csv')
 SELECT t FROM got;
 SELECT 'H csv', (SELECT t FROM got) = (SELECT t FROM hand_csv);
 SELECT 'H runs', sql, params FROM export_runs WHERE export_name = 'h';
+INSERT INTO exports(name, source, format, options)
+  SELECT 'hj', source, 'jsonl', json_set(options, '$.output_name', 'hj') FROM exports WHERE name = 'h';
+SELECT export_wait(export_run('hj', '[]'));
+DELETE FROM got; INSERT INTO got SELECT CAST(readfile('test.db-exports/hj-1.jsonl') AS TEXT);
+SELECT t FROM got;
+SELECT 'H jsonl', ok FROM jsonl_ok;
 
 -- Run-time refusals: the run fails with not_admissible before any file is written.
 -- more distinct values than pivot_max_columns (export_sql and export_count say so too)
