@@ -395,9 +395,28 @@ bool named_by_running_statement(sqlite3 *db, const char *name) {
     if (!sqlite3_stmt_busy(s)) continue;
     const char *sql = sqlite3_sql(s);
     if (!sql) continue;
-    for (const char *p = sql; *p; ++p)
+    // String literals and comments do not call anything: skip them.
+    for (const char *p = sql; *p; ++p) {
+      if (*p == '\'') {
+        for (++p; *p && !(*p == '\'' && p[1] != '\''); ++p)
+          if (*p == '\'') ++p;  // '' inside a literal
+        if (!*p) break;
+        continue;
+      }
+      if (p[0] == '-' && p[1] == '-') {
+        while (*p && *p != '\n') ++p;
+        if (!*p) break;
+        continue;
+      }
+      if (p[0] == '/' && p[1] == '*') {
+        const char *e = std::strstr(p + 2, "*/");
+        if (!e) break;
+        p = e + 1;
+        continue;
+      }
       if (sqlite3_strnicmp(p, name, static_cast<int>(n)) == 0 && (p == sql || !ident_char(p[-1])) && !ident_char(p[n]))
         return true;
+    }
   }
   return false;
 }

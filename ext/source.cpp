@@ -59,7 +59,7 @@ void refuse_extension_calls(sqlite3 *db, const std::string &source) {
   Stmt ex(db, "EXPLAIN " + source);
   while (ex.step()) {
     std::string op = ex.text(1);
-    if (op != "Function" && op != "PureFunc" && op.rfind("Agg", 0) != 0) continue;
+    if (op.rfind("Function", 0) != 0 && op.rfind("PureFunc", 0) != 0 && op.rfind("Agg", 0) != 0) continue;
     std::string p4 = ex.text(5);  // addr, opcode, p1, p2, p3, p4, ...
     if (sqlite3_strnicmp(p4.c_str(), "export_", 7) == 0)
       bad(fmt::format("source statement must not call the extension's functions; it calls {}",

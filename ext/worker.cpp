@@ -230,6 +230,11 @@ void WorkerThread::sweep() noexcept {
       work = q.step() && q.int64(0) != 0;
     }
     if (work) {
+      {
+        Stmt jm(control_.get(), "PRAGMA main.journal_mode");
+        bool wal = jm.step() && sqlite3_stricmp(jm.text(0).c_str(), "wal") == 0;
+        exec(control_.get(), wal ? "PRAGMA main.synchronous = NORMAL" : "PRAGMA main.synchronous = FULL");
+      }
       Transaction tx(control_.get(), true);
       purge_expired(control_.get(), cfg.output_dir);
       clear_dead_runs(control_.get(), cfg.output_dir);
@@ -711,8 +716,10 @@ void RunExecutor::execute() noexcept {
     for (auto &f : files) f->discard();
     files.clear();
     if (dir)
-      for (const auto &name : published_)
-        if (!dir->remove_file(name)) unremoved_.push_back(dir->full_path(name));
+      // After a takeover the same names may already be the new owner's files: leave them.
+      if (stop_ != Stop::lost)
+        for (const auto &name : published_)
+          if (!dir->remove_file(name)) unremoved_.push_back(dir->full_path(name));
     sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
     if (stop_ == Stop::none && w_.stop_.load()) stop_ = Stop::shutdown;
     if (stop_ == Stop::shutdown) {
@@ -788,6 +795,7 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
       } catch (const SqliteError &e) {
         int prim = e.rc() & 0xff;
         if ((prim != SQLITE_BUSY && prim != SQLITE_LOCKED) || Clock::now() > deadline) throw;
+        check_stop();  // a shutdown does not wait for another connection's lock
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
@@ -800,6 +808,15 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
     std::optional<Transaction> tx;
     begin(tx);
     check_lease();
+    {
+      // The renames come next: renew the lease so that it cannot expire in between.
+      Stmt renew(c, "UPDATE main._export_runs SET lease_until = ?3 WHERE id = ?1 AND lease_token = ?2");
+      renew.bind(1, run_.id).bind(2, run_.token).bind(3, now_ms() + w_.svc_.config().lease_ms);
+      if (renew.exec() == 0) {
+        stop_ = Stop::lost;
+        throw ExportError(Code::interrupted, "the run was taken over");
+      }
+    }
     // Files recorded by an earlier attempt that died before completing (normally none).
     clear_run_files(c, run_.id, dir.path());
     Stmt ins(c,
@@ -917,11 +934,10 @@ void RunExecutor::forget_files() {
 void RunExecutor::forget_aborted_files() noexcept {
   try {
     Transaction tx(w_.control_.get(), true);
-    Stmt del(w_.control_.get(),
-             "DELETE FROM main._export_files WHERE run_id = ?1 AND "
-             "(SELECT status FROM main._export_runs WHERE id = ?1) = 'ABORTED'");
-    del.bind(1, run_.id);
-    del.exec();
+    Stmt q(w_.control_.get(), "SELECT status FROM main._export_runs WHERE id = ?1");
+    q.bind(1, run_.id);
+    if (q.step() && q.text(0) == "ABORTED") forget_files();  // keeps the records of files not removed
+    q.reset();
     tx.commit();
   } catch (const std::exception &) {
   }

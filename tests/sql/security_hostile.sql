@@ -67,6 +67,7 @@ CREATE TABLE g_run(x, y AS (export_run('orders', '[]')));
 CREATE INDEX i_run ON orders(export_run(v, '[]'));
 CREATE INDEX p_purge ON orders(v) WHERE export_purge() > 0;
 CREATE TABLE c_run(x CHECK (export_run('orders', '[]') IS NOT NULL));
+CREATE TABLE c_lit(x CHECK (export_run('orders', '[]') IS NOT NULL));
 -- The victim opens the database (its schema is now read from the file) and loads the extension.
 .open test.db
 .load $MODULE
@@ -103,6 +104,9 @@ INSERT INTO v_write VALUES (1);
 INSERT INTO d_run(x) VALUES (1);
 INSERT INTO d_config(x) VALUES (1);
 INSERT INTO c_run VALUES (1);
+-- the name in a string literal or a comment of the victim's statement does not count
+INSERT INTO c_lit VALUES ('export_run'); -- export_run
+INSERT INTO c_lit /* export_run */ VALUES ('it''s export_run');
 INSERT INTO exports(name, source) VALUES ('via_view', 'v_run');
 INSERT INTO exports(name, source) VALUES ('via_view', 'v_config');
 -- read-only and harmless, so allowed in a trusted schema: export_files and export_sql
@@ -151,6 +155,7 @@ SELECT (SELECT count(*) FROM t_ins_exports) + (SELECT count(*) FROM t_upd_export
 SELECT count(*) FROM d_run;
 SELECT count(*) FROM d_config;
 SELECT count(*) FROM c_run;
+SELECT count(*) FROM c_lit;
 SELECT id, v FROM orders;
 SELECT name, format FROM exports;
 SELECT number, status FROM export_runs;
