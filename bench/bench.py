@@ -491,6 +491,9 @@ class Bench:
             L.append(f"| ... while an export runs in another process"
                      f"{'' if cr['export_ran_throughout'] else ' (the export did NOT run the whole time)'} | "
                      f"{cr['rate_with']:.0f} commits/s = {cr['fraction'] * 100:.0f} % |")
+            if cr.get("rate_with_shell") is not None:
+                L.append(f"| ... while `sqlite3 -csv` reads the table in another process (the alternative) | "
+                         f"{cr['rate_with_shell']:.0f} commits/s = {cr['fraction_shell'] * 100:.0f} % |")
         else:
             L.append("| WAL commit rate | error |")
         L.append("")

@@ -20,7 +20,8 @@ queued or running run of both definitions is aborted and deleted (with its files
 commit-rate: an application connection (plain Python sqlite3, no extension, WAL, SQLite's
 default synchronous) commits single-row INSERTs into bench_app_events as fast as it can for
 SECONDS, alternately without and with a big export running in another process (a sqlite3
-shell). ROUNDS pairs; the medians of both rates are reported.
+shell), and, for comparison, while a `sqlite3 -csv` shell reads the whole table in a loop (the
+alternative). ROUNDS triples; the medians of the rates are reported.
 
 Must run under Debian's /usr/bin/python3, whose sqlite3 module can load extensions.
 """
@@ -192,7 +193,7 @@ def commit_rate(a):
             n += 1
         return n / (time.perf_counter() - t0)
 
-    without, with_export, overlapped = [], [], []
+    without, with_export, with_shell, overlapped = [], [], [], []
     try:
         for _ in range(a.rounds):
             without.append(loop())
@@ -221,11 +222,22 @@ def commit_rate(a):
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+            # The alternative for comparison: the sqlite3 shell writing the table as CSV, in a loop.
+            reader = subprocess.Popen(["sh", "-c", 'while :; do "$0" -csv "$1" "SELECT * FROM orders"; done',
+                                       shell, a.db], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+            try:
+                time.sleep(0.3)
+                with_shell.append(loop())
+            finally:
+                os.killpg(reader.pid, 9)
+                reader.wait()
         app.execute("DELETE FROM bench_app_events")
     finally:
         ctl.close()
         app.close()
     w, x = statistics.median(without), statistics.median(with_export)
+    y = statistics.median(with_shell)
     return {
         "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(sync, str(sync)),
         "seconds": a.seconds,
@@ -234,6 +246,9 @@ def commit_rate(a):
         "rate_without": w,
         "rate_with": x,
         "fraction": x / w if w else None,
+        "rates_with_shell": with_shell,
+        "rate_with_shell": y,
+        "fraction_shell": y / w if w else None,
         "export_ran_throughout": all(overlapped),
         "big_runs_queued": a.big_runs,
     }
