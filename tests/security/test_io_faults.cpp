@@ -17,6 +17,7 @@
 
 #include <cstring>
 #include <memory>
+#include <sstream>
 
 #include "fault_fs.h"
 #include "security_util.h"
@@ -38,6 +39,9 @@ struct Outcome {
   bool recorded_files_intact = true;
   std::set<std::string> recorded;  // names of the recorded files
   long long recorded_rows = 0;
+  // Records kept for the sweep (files whose removal failed), hidden from export_files: the
+  // error export_download gives for each, and the text it should give.
+  std::vector<std::pair<std::string, std::string>> hidden_downloads;
 };
 
 std::string out_dir(const Folder &f) { return f / "a.db-exports"; }
@@ -56,6 +60,17 @@ Outcome run_export(const Folder &f, FaultFs &fs) {
     std::string id = d.text("SELECT export_run('x', '[]')");
     o.status = d.text("SELECT export_wait(" + q(id) + ", 60000)");
     o.reason = d.text("SELECT failure_reason FROM export_runs WHERE id = " + q(id));
+    // Ids are base64url: a space-separated list splits safely.
+    std::istringstream hidden_ids(d.text("SELECT group_concat(id, ' ') FROM _export_files WHERE run_id = " + q(id) +
+                                         " AND id NOT IN (SELECT id FROM export_files)"));
+    for (std::string file_id; hidden_ids >> file_id;) {
+      sqlite3_stmt *dl = nullptr;
+      REQUIRE(sqlite3_prepare_v2(d.db, "SELECT export_download(?1)", -1, &dl, nullptr) == SQLITE_OK);
+      sqlite3_bind_text(dl, 1, file_id.c_str(), -1, SQLITE_TRANSIENT);
+      std::string got = sqlite3_step(dl) == SQLITE_ROW ? std::string("(downloaded)") : sqlite3_errmsg(d.db);
+      sqlite3_finalize(dl);
+      o.hidden_downloads.emplace_back(got, "export_download: not_found: no file with id '" + file_id + "'");
+    }
     sqlite3_stmt *st = nullptr;
     REQUIRE(sqlite3_prepare_v2(d.db, "SELECT path, size_bytes, sha256, row_count FROM export_files", -1, &st, nullptr) ==
             SQLITE_OK);
@@ -205,6 +220,7 @@ TEST_CASE("io faults: a failure whose cleanup fails too leaves only files whose 
   }
   const int calls = static_cast<int>(clean.size());
   std::vector<std::unique_ptr<Folder>> to_sweep;
+  int hidden = 0;
   for (int n = 1; n <= calls; ++n) {
     auto f = std::make_unique<Folder>();
     FaultFs fs(n, false, EIO, true);
@@ -220,8 +236,11 @@ TEST_CASE("io faults: a failure whose cleanup fails too leaves only files whose 
     CHECK(o.status == "FAILED");
     CHECK_THAT(o.reason, Catch::StartsWith("io_error: "));
     CHECK(o.recorded.empty());  // export_files shows no file of a FAILED run
+    for (const auto &[got, want] : o.hidden_downloads) CHECK(got == want);  // nor downloads it
+    hidden += static_cast<int>(o.hidden_downloads.size());
     if (!o.left.empty()) to_sweep.push_back(std::move(f));
   }
+  CHECK(hidden > 0);  // some final files could not be removed: their records were kept, hidden
   std::vector<std::unique_ptr<Db>> dbs;
   for (const auto &f : to_sweep) dbs.push_back(std::make_unique<Db>(*f / "a.db"));
   // The next service's sweep removes every leftover, final files included.
