@@ -31,6 +31,10 @@ struct ServiceConfig {
   // Tests only: sleep this long after each row (environment SQLITE_EXPORT_TEST_ROW_DELAY_US,
   // read when the service starts), so that a test can act while an export is running.
   int64_t test_row_delay_us = 0;
+  // Tests only: in a run read in parallel, sleep this long after every reader holds the
+  // snapshot and before any reads a row (SQLITE_EXPORT_TEST_PARALLEL_DELAY_MS), so that a test
+  // can commit in that window.
+  int64_t test_parallel_delay_ms = 0;
 };
 
 class Service {

@@ -30,6 +30,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,6 +90,7 @@ constexpr auto kRescanEvery = std::chrono::seconds(1);
 constexpr auto kSweepEvery = std::chrono::seconds(30);
 constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
 constexpr size_t kFlushBytes = 256 * 1024;
+std::atomic<uint64_t> g_extra_reader_chunks{0};  // see extra_reader_chunks_for_testing()
 
 // Why an export stopped before its end.
 enum class Stop { none, shutdown, aborted, lost };
@@ -261,28 +263,32 @@ void WorkerThread::sweep() noexcept {
   }
 }
 
-// Executes one claimed run on the worker's reader connection.
-// One rowid range of a run read by an extra reader on its own thread, formatted into an
-// anonymous spill file (created, then unlinked at once: nothing is left if the process dies),
-// appended to the output in order once the ranges before it are written.
-struct Slice {
+// An extra reader of a run read by several connections at once (see RunExecutor::read_chunks).
+struct ChunkReader {
   sqlite3 *db = nullptr;
-  int64_t lo = 0, hi = 0;
-  int fd = -1;
   std::atomic<int64_t> rows{0};
   std::atomic<bool> done{false};
-  bool merged = false;
   std::optional<ExportError> error;
   std::thread thread;
-  ~Slice() {
+  ~ChunkReader() {
     if (thread.joinable()) thread.join();
-    if (fd >= 0) file_system().close(fd);
   }
 };
 
+// How a rowid span is cut for parallel reading: chunk k holds rowids
+// [lo + k * size, lo + (k + 1) * size - 1], the last one up to hi.
+struct Chunks {
+  int64_t lo = 0, hi = 0, size = 1, count = 0;
+  std::atomic<int64_t> next{0};  // the next chunk to take
+};
+
 // Writes the formatted bytes of a run on its own thread (compression, SHA-256 and write()),
-// while the worker's thread goes on reading and formatting: a two-stage pipeline with a
-// bounded queue (at most kQueued buffers of about kFlushBytes: memory stays bounded). The
+// while the readers go on reading and formatting. Bytes come in numbered chunks: a run read by
+// one connection sends everything as chunk 0; a parallel run sends chunk k for the k-th rowid
+// range, from whichever reader read it. The pipeline writes chunk k's buffers in the order they
+// came, and chunk k + 1's only after end_chunk(k). Memory stays bounded: a submit for the chunk
+// being written waits while kQueued of its buffers wait; a submit for a later chunk waits while
+// kAheadBytes are queued in all (the head chunk can always go on, so this cannot deadlock). The
 // OutputFile is used only by the pipeline's thread between submit() and drain().
 class WritePipeline {
  public:
@@ -291,12 +297,18 @@ class WritePipeline {
   WritePipeline(const WritePipeline &) = delete;
   WritePipeline &operator=(const WritePipeline &) = delete;
 
-  // Queue data for f (data is moved from; it comes back empty, reusing a spent buffer).
-  void submit(OutputFile *f, std::string &data) {
+  // Queue data for f as part of chunk k (data is moved from; it comes back empty, reusing a
+  // spent buffer). Throws the pipeline's first error, or interrupted after cancel().
+  void submit(OutputFile *f, std::string &data, int64_t k = 0) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return queue_.size() < kQueued || error_ || stopping_; });
+    cv_.wait(lock, [&] {
+      if (error_ || stopping_) return true;
+      if (k == head_) return chunks_[k].size() < kQueued;
+      return queued_bytes_ < kAheadBytes;
+    });
     if (error_) std::rethrow_exception(error_);
-    queue_.push_back({f, std::move(data)});
+    queued_bytes_ += data.size();
+    chunks_[k].push_back({f, std::move(data), false});
     data.clear();
     if (!spare_.empty()) {
       data.swap(spare_.back());
@@ -304,18 +316,32 @@ class WritePipeline {
     }
     cv_.notify_all();
   }
+  // Chunk k is complete: the next chunk may be written once k's buffers are.
+  void end_chunk(int64_t k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    chunks_[k].push_back({nullptr, std::string(), true});
+    cv_.notify_all();
+  }
   // Wait until everything queued is written; rethrow the first error.
   void drain() {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return (queue_.empty() && !busy_) || error_; });
+    cv_.wait(lock, [&] { return (queued_items() == 0 && !busy_) || error_; });
     if (error_) std::rethrow_exception(error_);
+  }
+  // Make every waiting and later submit() throw (a reader failed or the run stops).
+  void cancel() noexcept {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!error_) error_ = std::make_exception_ptr(ExportError(Code::interrupted, "the export was stopped"));
+    }
+    cv_.notify_all();
   }
   // Stop: abandon what is queued, wait for the write in progress, join. Never throws.
   void stop() noexcept {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
-      queue_.clear();
+      chunks_.clear();
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
@@ -325,17 +351,36 @@ class WritePipeline {
 
  private:
   static constexpr size_t kQueued = 4;
+  static constexpr size_t kAheadBytes = 8u << 20;
   struct Item {
     OutputFile *file;
     std::string data;
+    bool end;  // marks the end of its chunk
   };
+  size_t queued_items() const {
+    size_t n = 0;
+    for (const auto &c : chunks_) n += c.second.size();
+    return n;
+  }
   void loop() noexcept {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      cv_.wait(lock, [&] {
+        if (stopping_) return true;
+        auto it = chunks_.find(head_);
+        return it != chunks_.end() && !it->second.empty();
+      });
       if (stopping_) return;
-      Item item = std::move(queue_.front());
-      queue_.pop_front();
+      auto it = chunks_.find(head_);
+      Item item = std::move(it->second.front());
+      it->second.pop_front();
+      if (item.end) {
+        chunks_.erase(it);
+        ++head_;
+        cv_.notify_all();
+        continue;
+      }
+      queued_bytes_ -= item.data.size();
       busy_ = true;
       lock.unlock();
       std::exception_ptr err;
@@ -349,13 +394,15 @@ class WritePipeline {
       lock.lock();
       busy_ = false;
       if (err && !error_) error_ = err;
-      if (spare_.size() < kQueued) spare_.push_back(std::move(item.data));
+      if (spare_.size() < 2 * kQueued) spare_.push_back(std::move(item.data));
       cv_.notify_all();
     }
   }
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;
+  std::map<int64_t, std::deque<Item>> chunks_;  // queued buffers by chunk
+  int64_t head_ = 0;                            // the chunk being written
+  size_t queued_bytes_ = 0;
   std::vector<std::string> spare_;
   std::exception_ptr error_;
   bool busy_ = false;
@@ -367,15 +414,16 @@ class WritePipeline {
 class RunExecutor {
  public:
   RunExecutor(WorkerThread &w, ClaimedRun run) : w_(w), run_(std::move(run)) {}
-  ~RunExecutor() { stop_slices(); }
+  ~RunExecutor() { stop_readers(); }
   void execute() noexcept;
 
  private:
-  static int slice_progress(void *self) noexcept;
-  void run_slice(Slice &s, const Plan &plan, const Options &o) noexcept;
-  void start_slices(OutputDir &dir, const Plan &plan, const std::string &tag);
-  void merge_slice(Slice &s, const std::function<void(std::string_view)> &out);
-  void stop_slices() noexcept;
+  static int reader_progress(void *self) noexcept;
+  bool start_readers(const Plan &plan);
+  void read_chunks(Stmt &st, const RowWriter &writer, const Plan &plan, OutputFile *file, std::atomic<int64_t> &rows,
+                   bool on_main);
+  void run_reader(ChunkReader &cr, const Plan &plan, OutputFile *file) noexcept;
+  void stop_readers() noexcept;
   int64_t rows_seen() const;
 
   static int progress_callback(void *self) noexcept;
@@ -395,9 +443,10 @@ class RunExecutor {
   int64_t estimate_ = -1;  // else an upper bound (rowid span) for progress
   uint64_t bytes_ = 0;
   bool in_heartbeat_ = false;
-  int64_t first_lo_ = 0, first_hi_ = -1;  // this thread's rowid range when the run is split
-  std::atomic<bool> cancel_{false};     // tells slices to stop
-  std::vector<std::unique_ptr<Slice>> slices_;
+  std::atomic<bool> cancel_{false};     // tells the extra readers to stop
+  Chunks chunks_;                       // the rowid span's chunks when the run is read in parallel
+  std::atomic<int64_t> main_rows_{0};   // rows this thread read in a parallel run
+  std::vector<std::unique_ptr<ChunkReader>> readers_;
   std::string out_dir_;                 // the folder this run writes to
   std::vector<std::string> published_;  // final names renamed into place (removed on failure)
   std::optional<WritePipeline> pipeline_;  // writes the current file on its own thread
@@ -407,122 +456,116 @@ class RunExecutor {
   void forget_aborted_files() noexcept;
 };
 
-int RunExecutor::slice_progress(void *self) noexcept {
+int RunExecutor::reader_progress(void *self) noexcept {
   auto *ex = static_cast<RunExecutor *>(self);
   return ex->cancel_.load() || ex->w_.stop_.load() ? 1 : 0;
 }
 
 int64_t RunExecutor::rows_seen() const {
-  int64_t n = rows_;
-  for (const auto &s : slices_)
-    if (!s->merged) n += s->rows.load();
+  if (readers_.empty()) return rows_;
+  int64_t n = main_rows_.load();
+  for (const auto &r : readers_) n += r->rows.load();
   return n;
 }
 
-void RunExecutor::stop_slices() noexcept {
+void RunExecutor::stop_readers() noexcept {
   cancel_.store(true);
-  for (auto &s : slices_)
-    if (s->thread.joinable()) s->thread.join();
+  if (!readers_.empty() && pipeline_) pipeline_->cancel();  // wakes readers waiting to submit
+  for (auto &r : readers_)
+    if (r->thread.joinable()) r->thread.join();
 }
 
-void RunExecutor::run_slice(Slice &s, const Plan &plan, const Options &o) noexcept {
-  try {
-    sqlite3_progress_handler(s.db, 20000, &RunExecutor::slice_progress, this);
-    RowWriter writer(run_.def.format, o, plan.columns);
-    Stmt st(s.db, plan.range_sql);
-    bind_params(st, plan.params);
-    int n = static_cast<int>(plan.params.size());
-    st.bind(n + 1, s.lo).bind(n + 2, s.hi);
-    std::string buf;
-    buf.reserve(kFlushBytes + 64 * 1024);
-    FileSystem &fs = file_system();
-    auto spill = [&]() {
-      const char *p = buf.data();
-      size_t left = buf.size();
-      while (left > 0) {
-        ssize_t w = fs.write(s.fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) throw ExportError(Code::io_error, fmt::format("write spill file in '{}': {}", out_dir_, strerror(w < 0 ? errno : EIO)));
-        p += w;
-        left -= static_cast<size_t>(w);
-      }
-      buf.clear();
-    };
-    int64_t rows = 0;
-    while (st.step()) {
-      writer.write_row(st.get(), buf);
-      if ((++rows & 1023) == 0) s.rows.store(rows);
-      if (buf.size() >= kFlushBytes) spill();
-    }
-    spill();
-    s.rows.store(rows);
-  } catch (const ExportError &e) {
-    s.error = e;
-    cancel_.store(true);
-  } catch (const SqliteError &e) {
-    int prim = e.rc() & 0xff;
-    s.error = ExportError(prim == SQLITE_INTERRUPT ? Code::interrupted : Code::internal, e.what());
-    cancel_.store(true);
-  } catch (const std::exception &e) {
-    s.error = ExportError(Code::internal, e.what());
-    cancel_.store(true);
-  }
-  sqlite3_progress_handler(s.db, 0, nullptr, nullptr);
-  s.done.store(true);
-}
-
-void RunExecutor::start_slices(OutputDir &dir, const Plan &plan, const std::string &tag) {
+// Parallel reading (SPEC guarantee 3 holds: every reader's read transaction began while no
+// write could commit, so all see one snapshot). The run's rowid span is cut into chunks of
+// about 16,384 rowids that the readers (this thread and the extra readers' threads) take in
+// turn, each as soon as it is done with the last; the write pipeline puts their bytes in the
+// file in chunk order (see WritePipeline). Nothing is copied through a temporary file.
+// Returns false (and reads nothing) when the span is too small to be worth splitting.
+bool RunExecutor::start_readers(const Plan &plan) {
   sqlite3 *r = w_.reader_.get();
   // Two subqueries: SQLite answers a lone min() or max() from the b-tree, both together by a scan.
   Stmt mm(r, "SELECT (SELECT min(rowid) FROM " + plan.source.from_sql + "), (SELECT max(rowid) FROM " +
                  plan.source.from_sql + ")");
-  if (!mm.step() || mm.is_null(0)) return;
+  if (!mm.step() || mm.is_null(0)) return false;
   int64_t lo = mm.int64(0), hi = mm.int64(1);
   int n = 1 + w_.extra_active_;
-  uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
-  if (span < static_cast<uint64_t>(n) * 1024) return;  // too small to be worth splitting
-  uint64_t step = span / static_cast<uint64_t>(n);
-  FileSystem &fs = file_system();
-  // Range 0 is read by this thread; ranges 1..n-1 by the extra readers.
-  first_hi_ = static_cast<int64_t>(static_cast<uint64_t>(lo) + step);
-  first_lo_ = lo;
+  uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+  if (span < static_cast<uint64_t>(n) * 1024) return false;
+  constexpr uint64_t kChunkRowids = 16384, kMaxChunks = 65536;
+  uint64_t count = span / kChunkRowids;
+  count = std::clamp<uint64_t>(count, static_cast<uint64_t>(n) * 4, kMaxChunks);
+  uint64_t size = (span + count - 1) / count;
+  chunks_.lo = lo;
+  chunks_.hi = hi;
+  chunks_.size = static_cast<int64_t>(size);
+  chunks_.count = static_cast<int64_t>((span + size - 1) / size);
   for (int k = 1; k < n; ++k) {
-    auto s = std::make_unique<Slice>();
-    s->db = w_.extra_[static_cast<size_t>(k - 1)].get();
-    s->lo = static_cast<int64_t>(static_cast<uint64_t>(lo) + step * static_cast<uint64_t>(k)) + 1;
-    s->hi = k == n - 1 ? hi : static_cast<int64_t>(static_cast<uint64_t>(lo) + step * static_cast<uint64_t>(k + 1));
-    std::string name = fmt::format(".spill.{}.{}.tmp", tag, k);
-    s->fd = fs.openat(dir.fd(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (s->fd < 0) throw ExportError(Code::io_error, fmt::format("create '{}': {}", dir.full_path(name), strerror(errno)));
-    fs.unlinkat(dir.fd(), name.c_str());
-    slices_.push_back(std::move(s));
+    readers_.push_back(std::make_unique<ChunkReader>());
+    readers_.back()->db = w_.extra_[static_cast<size_t>(k - 1)].get();
   }
-  for (auto &s : slices_) {
-    Slice *sp = s.get();
-    sp->thread = std::thread([this, sp, &plan] { run_slice(*sp, plan, plan.options); });
-  }
+  return true;
 }
 
-void RunExecutor::merge_slice(Slice &s, const std::function<void(std::string_view)> &out) {
-  while (!s.done.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    heartbeat(false);
-    check_stop();
-  }
-  s.thread.join();
-  if (s.error) throw *s.error;
-  std::string chunk(kFlushBytes, '\0');
-  off_t off = 0;
+// Read chunks until none is left, sending their bytes to file through the pipeline.
+void RunExecutor::read_chunks(Stmt &st, const RowWriter &writer, const Plan &plan, OutputFile *file,
+                              std::atomic<int64_t> &rows, bool on_main) {
+  const int np = static_cast<int>(plan.params.size());
+  const int64_t delay_us = w_.svc_.config().test_row_delay_us;
+  std::string buf;
+  buf.reserve(kFlushBytes + 64 * 1024);
+  int64_t count = 0;
   for (;;) {
-    ssize_t n = pread(s.fd, chunk.data(), chunk.size(), off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw ExportError(Code::io_error, fmt::format("read spill file in '{}': {}", out_dir_, strerror(errno)));
-    if (n == 0) break;
-    out(std::string_view(chunk.data(), static_cast<size_t>(n)));
-    off += n;
+    int64_t k = chunks_.next.fetch_add(1);
+    if (k >= chunks_.count || cancel_.load()) break;
+    int64_t a = chunks_.lo + k * chunks_.size;
+    int64_t b = k == chunks_.count - 1 ? chunks_.hi : a + chunks_.size - 1;
+    st.reset();
+    bind_params(st, plan.params);
+    st.bind(np + 1, a).bind(np + 2, b);
+    while (st.step()) {
+      writer.write_row(st.get(), buf);
+      if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+      if ((++count & 1023) == 0) {
+        rows.store(count);
+        if (on_main) {
+          bytes_ = pipeline_->disk_bytes();
+          heartbeat(false);
+          check_stop();
+        }
+      }
+      if (buf.size() >= kFlushBytes) {
+        pipeline_->submit(file, buf, k);  // buf comes back empty (a spent buffer)
+        if (buf.capacity() < kFlushBytes + 64 * 1024) buf.reserve(kFlushBytes + 64 * 1024);
+      }
+    }
+    if (!buf.empty()) pipeline_->submit(file, buf, k);
+    pipeline_->end_chunk(k);
+    rows.store(count);
+    if (!on_main) g_extra_reader_chunks.fetch_add(1);
   }
-  rows_ += s.rows.load();
-  s.merged = true;
+  rows.store(count);
+}
+
+void RunExecutor::run_reader(ChunkReader &cr, const Plan &plan, OutputFile *file) noexcept {
+  try {
+    sqlite3_progress_handler(cr.db, 20000, &RunExecutor::reader_progress, this);
+    RowWriter writer(run_.def.format, plan.options, plan.columns);
+    Stmt st(cr.db, plan.range_sql);
+    read_chunks(st, writer, plan, file, cr.rows, false);
+  } catch (const ExportError &e) {
+    cr.error = e;
+  } catch (const SqliteError &e) {
+    int prim = e.rc() & 0xff;
+    cr.error = ExportError(prim == SQLITE_INTERRUPT ? Code::interrupted : Code::internal, e.what());
+  } catch (const std::exception &e) {
+    cr.error = ExportError(Code::internal, e.what());
+  }
+  if (cr.error) {
+    cancel_.store(true);
+    pipeline_->cancel();  // wakes the other readers if they wait to submit
+  }
+  sqlite3_progress_handler(cr.db, 0, nullptr, nullptr);
+  cr.done.store(true);
 }
 
 int RunExecutor::progress_callback(void *self) noexcept {
@@ -531,7 +574,7 @@ int RunExecutor::progress_callback(void *self) noexcept {
     ex->stop_ = Stop::shutdown;
     return 1;
   }
-  if (ex->cancel_.load()) return 1;  // a slice failed
+  if (ex->cancel_.load()) return 1;  // an extra reader failed
   try {
     ex->heartbeat(false);
   } catch (...) {
@@ -595,11 +638,11 @@ void RunExecutor::execute() noexcept {
   try {
     sqlite3_progress_handler(r, 20000, &RunExecutor::progress_callback, this);
     Plan plan = plan_run(r, run_.def, run_.criteria, false);
-    // Slices read plan on their threads: join them before plan goes away, however we leave.
-    struct SliceGuard {
+    // Extra readers read plan on their threads: join them before plan goes away, however we leave.
+    struct ReaderGuard {
       RunExecutor *ex;
-      ~SliceGuard() { ex->stop_slices(); }
-    } slice_guard{this};
+      ~ReaderGuard() { ex->stop_readers(); }
+    } reader_guard{this};
     bool every_row = plan.criteria.is_null() || (plan.criteria.is_array() && plan.criteria.empty()) ||
                      (plan.criteria.is_object() && plan.criteria.empty());
     if (plan.options.max_rows == 0 && !plan.range_sql.empty() && every_row) {
@@ -666,43 +709,64 @@ void RunExecutor::execute() noexcept {
     };
     start_part();
     bool parallel = w_.extra_active_ > 0 && !plan.range_sql.empty() && !split && plan.source.schema == "main";
-    if (parallel) start_slices(*dir, plan, tag);
-    Stmt st(r, slices_.empty() ? plan.sql : plan.range_sql);
-    bind_params(st, plan.params);
-    if (!slices_.empty()) {
-      int n = static_cast<int>(plan.params.size());
-      st.bind(n + 1, first_lo_).bind(n + 2, first_hi_);
-    }
-    std::string row_tail;
-    while (st.step()) {
-      size_t before = buf.size();
-      writer.write_row(st.get(), buf);
-      int64_t pending = part_input + static_cast<int64_t>(buf.size());
-      bool over_rows = o.file_max_rows > 0 && part_rows.back() >= o.file_max_rows;
-      bool over_bytes = o.file_max_bytes > 0 && part_rows.back() > 0 && pending > o.file_max_bytes;
-      if (over_rows || over_bytes) {
-        row_tail.assign(buf, before, std::string::npos);
-        buf.resize(before);
-        flush(buf.size());
-        start_part();
-        buf += row_tail;
+    if (parallel && start_readers(plan)) {
+      if (cfg.test_parallel_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(cfg.test_parallel_delay_ms));
+      flush(buf.size());  // the BOM and header go first
+      OutputFile *file = files.back().get();
+      for (auto &cr : readers_) {
+        ChunkReader *p = cr.get();
+        p->thread = std::thread([this, p, &plan, file] { run_reader(*p, plan, file); });
       }
-      ++part_rows.back();
-      ++rows_;
-      if (cfg.test_row_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.test_row_delay_us));
-      if (buf.size() >= kFlushBytes) flush(buf.size());
-      if ((rows_ & 1023) == 0) {
-        heartbeat(false);
-        check_stop();
+      try {
+        Stmt st(r, plan.range_sql);
+        read_chunks(st, writer, plan, file, main_rows_, true);
+        for (auto &cr : readers_) {  // keep the lease while the others end their last chunk
+          while (!cr->done.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            heartbeat(false);
+            check_stop();
+          }
+        }
+      } catch (const ExportError &e) {
+        // A reader's own failure explains the stop better than the interruption it caused here.
+        stop_readers();
+        if (e.code() == Code::interrupted && stop_ == Stop::none)
+          for (auto &cr : readers_)
+            if (cr->error && cr->error->code() != Code::interrupted) throw *cr->error;
+        throw;
       }
-    }
-    flush(buf.size());
-    for (auto &s : slices_) {
-      merge_slice(*s, [&](std::string_view bytes) {
-        buf.append(bytes);
-        flush(buf.size());
-      });
-      part_rows.back() += s->rows.load();
+      for (auto &cr : readers_) cr->thread.join();  // all done
+      for (auto &cr : readers_)
+        if (cr->error) throw *cr->error;
+      rows_ = rows_seen();
+      part_rows.back() = rows_;
+    } else {
+      Stmt st(r, plan.sql);
+      bind_params(st, plan.params);
+      std::string row_tail;
+      while (st.step()) {
+        size_t before = buf.size();
+        writer.write_row(st.get(), buf);
+        int64_t pending = part_input + static_cast<int64_t>(buf.size());
+        bool over_rows = o.file_max_rows > 0 && part_rows.back() >= o.file_max_rows;
+        bool over_bytes = o.file_max_bytes > 0 && part_rows.back() > 0 && pending > o.file_max_bytes;
+        if (over_rows || over_bytes) {
+          row_tail.assign(buf, before, std::string::npos);
+          buf.resize(before);
+          flush(buf.size());
+          start_part();
+          buf += row_tail;
+        }
+        ++part_rows.back();
+        ++rows_;
+        if (cfg.test_row_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.test_row_delay_us));
+        if (buf.size() >= kFlushBytes) flush(buf.size());
+        if ((rows_ & 1023) == 0) {
+          heartbeat(false);
+          check_stop();
+        }
+      }
+      flush(buf.size());
     }
     pipeline_->drain();
     pipeline_.reset();
@@ -711,7 +775,7 @@ void RunExecutor::execute() noexcept {
     exec(r, "COMMIT");  // end the read transaction before taking the write lock
     finish(*dir, files, part_rows, plan, rows_);
   } catch (const std::exception &e) {
-    stop_slices();
+    stop_readers();
     pipeline_.reset();  // joins its thread before the files go
     for (auto &f : files) f->discard();
     files.clear();
@@ -1121,6 +1185,8 @@ void WorkerThread::run() noexcept {
 }
 
 }  // namespace
+
+uint64_t extra_reader_chunks_for_testing() noexcept { return g_extra_reader_chunks.load(); }
 
 void wake_workers() noexcept {
   Wake &w = wake();

@@ -28,4 +28,8 @@ class Worker {
   std::thread thread_;
 };
 
+// For tests: how many chunks of parallel runs the extra readers (not the worker's own reader)
+// have read in this process, so a test can tell that a run really was read in parallel.
+uint64_t extra_reader_chunks_for_testing() noexcept;
+
 }  // namespace sqlexport

@@ -49,7 +49,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <string_view>
 #include <new>
 #include <utility>
 
@@ -233,10 +235,23 @@ struct RowWriter::Impl {
     return n == 0 || std::memcmp(null_text.data(), p, n) == 0;
   }
 
-  // True when one of p[0..n) is the delimiter, a quote, CR or LF.
+  // True when one of p[0..n) is the delimiter, a quote, CR or LF. Eight bytes at a time: a
+  // word holds byte c exactly when (word ^ c repeated) has a zero byte, which the classic
+  // (x - 0x01..) & ~x & 0x80.. test finds without false positives.
   static bool has_special(const RowWriter &w, const char *p, size_t n) noexcept {
+    constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+    auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+    const uint64_t delim = kOnes * static_cast<unsigned char>(w.options_.delimiter);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x;
+      std::memcpy(&x, p + i, 8);
+      if (has_zero(x ^ delim) | has_zero(x ^ (kOnes * '"')) | has_zero(x ^ (kOnes * '\r')) |
+          has_zero(x ^ (kOnes * '\n')))
+        return true;
+    }
     const bool *special = w.special_.data();
-    for (size_t i = 0; i < n; ++i)
+    for (; i < n; ++i)
       if (special[static_cast<unsigned char>(p[i])]) return true;
     return false;
   }
@@ -267,31 +282,39 @@ struct RowWriter::Impl {
     out += '"';
   }
 
-  // Append column i of the current row as a csv/tsv field.
+  // Append column i of the current row as a csv/tsv field. The value is read through
+  // sqlite3_column_value once, then with the sqlite3_value accessors: each sqlite3_column_*
+  // call costs a lookup and an error check of its own. (The value is "unprotected": safe here
+  // because the statement's connection is used by this thread alone.)
   static void csv_value(const RowWriter &w, sqlite3_stmt *stmt, int i, std::string &out) {
     bool force = w.force_quote_[static_cast<size_t>(i)] != 0;
+    sqlite3_value *v = sqlite3_column_value(stmt, i);
     char buf[kNumberBuffer];
-    switch (sqlite3_column_type(stmt, i)) {
-      case SQLITE_INTEGER:
-        csv_field(w, out, buf, format_integer(sqlite3_column_int64(stmt, i), buf), force, false);
+    switch (sqlite3_value_type(v)) {
+      case SQLITE_INTEGER: {
+        size_t n = format_integer(sqlite3_value_int64(v), buf);
+        if (w.numbers_plain_ && !force) out.append(buf, n);
+        else csv_field(w, out, buf, n, force, false);
         return;
+      }
       case SQLITE_FLOAT: {
-        size_t n = format_real(sqlite3_column_double(stmt, i), buf);
+        size_t n = format_real(sqlite3_value_double(v), buf);
         if (n == 0) out += w.options_.null_text;
+        else if (w.numbers_plain_ && !force) out.append(buf, n);
         else csv_field(w, out, buf, n, force, false);
         return;
       }
       case SQLITE_TEXT: {
-        const char *p = reinterpret_cast<const char *>(sqlite3_column_text(stmt, i));
-        size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt, i));
+        const char *p = reinterpret_cast<const char *>(sqlite3_value_text(v));
+        size_t n = static_cast<size_t>(sqlite3_value_bytes(v));
         if (!p) throw std::bad_alloc();  // a TEXT value yields NULL only when out of memory
         csv_field(w, out, p, n, force, w.options_.formula_escape && starts_formula(p, n));
         return;
       }
       case SQLITE_BLOB: {
         // Encoded in place; hex and base64 hold no quote or space, so quoting only wraps them.
-        const void *data = sqlite3_column_blob(stmt, i);
-        int bytes = sqlite3_column_bytes(stmt, i);
+        const void *data = sqlite3_value_blob(v);
+        int bytes = sqlite3_value_bytes(v);
         size_t start = out.size();
         append_blob(out, data, bytes, w.options_.blob);
         const char *p = out.data() + start;
@@ -310,27 +333,28 @@ struct RowWriter::Impl {
 
   // Append column i of the current row as a JSON value.
   static void json_value(const RowWriter &w, sqlite3_stmt *stmt, int i, std::string &out) {
+    sqlite3_value *v = sqlite3_column_value(stmt, i);  // see csv_value
     char buf[kNumberBuffer];
-    switch (sqlite3_column_type(stmt, i)) {
+    switch (sqlite3_value_type(v)) {
       case SQLITE_INTEGER:
-        out.append(buf, format_integer(sqlite3_column_int64(stmt, i), buf));
+        out.append(buf, format_integer(sqlite3_value_int64(v), buf));
         return;
       case SQLITE_FLOAT: {
-        size_t n = format_real(sqlite3_column_double(stmt, i), buf);
+        size_t n = format_real(sqlite3_value_double(v), buf);
         if (n == 0) out += "null";
         else out.append(buf, n);
         return;
       }
       case SQLITE_TEXT: {
-        const unsigned char *p = sqlite3_column_text(stmt, i);
-        size_t n = static_cast<size_t>(sqlite3_column_bytes(stmt, i));
+        const unsigned char *p = sqlite3_value_text(v);
+        size_t n = static_cast<size_t>(sqlite3_value_bytes(v));
         if (!p) throw std::bad_alloc();
         append_json_string(out, p, n);
         return;
       }
       case SQLITE_BLOB: {
-        const void *data = sqlite3_column_blob(stmt, i);
-        int bytes = sqlite3_column_bytes(stmt, i);
+        const void *data = sqlite3_value_blob(v);
+        int bytes = sqlite3_value_bytes(v);
         out += '"';
         append_blob(out, data, bytes, w.options_.blob);
         out += '"';
@@ -349,6 +373,12 @@ RowWriter::RowWriter(Format format, const Options &options, std::vector<std::str
   special_['"'] = true;
   special_['\r'] = true;
   special_['\n'] = true;
+  // A number's text is made of these bytes only (format_integer, format_real); it needs the
+  // quoting checks only when the delimiter is one of them or null_text could equal it.
+  constexpr std::string_view kNumberBytes = "0123456789+-.e";
+  const std::string &nt = options_.null_text;
+  numbers_plain_ = kNumberBytes.find(options_.delimiter) == std::string_view::npos &&
+                   (nt.empty() || nt.find_first_not_of(kNumberBytes) != std::string::npos);
   force_quote_.resize(columns_.size());
   json_keys_.resize(columns_.size());
   for (size_t i = 0; i < columns_.size(); ++i) {

@@ -29,6 +29,7 @@ class RowWriter {
   std::vector<unsigned char> force_quote_;  // per column: 1 when its fields are always quoted
   std::vector<std::string> json_keys_;      // per column: "{\"name\":" then ",\"name\":", escaped (jsonl)
   std::array<bool, 256> special_{};         // bytes that make a csv/tsv field quoted: delimiter, '"', CR, LF
+  bool numbers_plain_ = false;              // numbers never need quoting (see the constructor)
 };
 
 }  // namespace sqlexport
