@@ -299,7 +299,9 @@ class WritePipeline {
 
   // Queue data for f as part of chunk k (data is moved from; it comes back empty, reusing a
   // spent buffer). Throws the pipeline's first error, or interrupted after cancel().
-  void submit(OutputFile *f, std::string &data, int64_t k = 0) {
+  // With format set, data holds rows captured by format->capture_row: the pipeline formats
+  // them (format must outlive the pipeline's use of it: drain() or stop() first).
+  void submit(OutputFile *f, std::string &data, int64_t k = 0, const RowWriter *format = nullptr) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] {
       if (error_ || stopping_) return true;
@@ -308,7 +310,7 @@ class WritePipeline {
     });
     if (error_) std::rethrow_exception(error_);
     queued_bytes_ += data.size();
-    chunks_[k].push_back({f, std::move(data), false});
+    chunks_[k].push_back({f, std::move(data), false, format});
     data.clear();
     if (!spare_.empty()) {
       data.swap(spare_.back());
@@ -319,7 +321,7 @@ class WritePipeline {
   // Chunk k is complete: the next chunk may be written once k's buffers are.
   void end_chunk(int64_t k) {
     std::lock_guard<std::mutex> lock(mu_);
-    chunks_[k].push_back({nullptr, std::string(), true});
+    chunks_[k].push_back({nullptr, std::string(), true, nullptr});
     cv_.notify_all();
   }
   // Wait until everything queued is written; rethrow the first error.
@@ -355,7 +357,8 @@ class WritePipeline {
   struct Item {
     OutputFile *file;
     std::string data;
-    bool end;  // marks the end of its chunk
+    bool end;                   // marks the end of its chunk
+    const RowWriter *format;    // data holds captured rows that this writer formats
   };
   size_t queued_items() const {
     size_t n = 0;
@@ -385,7 +388,13 @@ class WritePipeline {
       lock.unlock();
       std::exception_ptr err;
       try {
-        item.file->write(item.data);
+        if (item.format) {
+          formatted_.clear();
+          item.format->write_captured(item.data, formatted_);
+          item.file->write(formatted_);
+        } else {
+          item.file->write(item.data);
+        }
         disk_bytes_.store(item.file->size_bytes(), std::memory_order_relaxed);
       } catch (...) {
         err = std::current_exception();
@@ -404,6 +413,7 @@ class WritePipeline {
   int64_t head_ = 0;                            // the chunk being written
   size_t queued_bytes_ = 0;
   std::vector<std::string> spare_;
+  std::string formatted_;  // the pipeline thread's formatting buffer
   std::exception_ptr error_;
   bool busy_ = false;
   bool stopping_ = false;
@@ -675,6 +685,15 @@ void RunExecutor::execute() noexcept {
     bool gzip = o.compression == Options::Compression::gzip;
     std::string tag = fmt::format("{}-{}", run_.id, run_.token);
     RowWriter writer(run_.def.format, o, plan.columns);
+    // The pipeline may format with writer, and the extra readers use the pipeline: both stop
+    // before writer goes, however we leave.
+    struct PipelineGuard {
+      RunExecutor *ex;
+      ~PipelineGuard() {
+        ex->stop_readers();
+        ex->pipeline_.reset();
+      }
+    } pipeline_guard{this};
     std::string buf;
     buf.reserve(kFlushBytes + 64 * 1024);
     std::vector<int64_t> part_rows;
@@ -739,6 +758,29 @@ void RunExecutor::execute() noexcept {
       for (auto &cr : readers_)
         if (cr->error) throw *cr->error;
       rows_ = rows_seen();
+      part_rows.back() = rows_;
+    } else if (!split && writer.columns() > 0) {
+      // One reader and one file: this thread only captures the rows' values; the pipeline's
+      // thread formats them (and compresses, hashes and writes), so both cores work.
+      flush(buf.size());  // the BOM and header go first, formatted
+      OutputFile *file = files.back().get();
+      Stmt st(r, plan.sql);
+      bind_params(st, plan.params);
+      while (st.step()) {
+        writer.capture_row(st.get(), buf);
+        ++rows_;
+        if (cfg.test_row_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.test_row_delay_us));
+        if (buf.size() >= kFlushBytes) {
+          pipeline_->submit(file, buf, 0, &writer);  // buf comes back empty (a spent buffer)
+          if (buf.capacity() < kFlushBytes + 64 * 1024) buf.reserve(kFlushBytes + 64 * 1024);
+        }
+        if ((rows_ & 1023) == 0) {
+          bytes_ = pipeline_->disk_bytes();
+          heartbeat(false);
+          check_stop();
+        }
+      }
+      if (!buf.empty()) pipeline_->submit(file, buf, 0, &writer);
       part_rows.back() = rows_;
     } else {
       Stmt st(r, plan.sql);

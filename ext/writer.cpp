@@ -282,41 +282,59 @@ struct RowWriter::Impl {
     out += '"';
   }
 
-  // Append column i of the current row as a csv/tsv field. The value is read through
-  // sqlite3_column_value once, then with the sqlite3_value accessors: each sqlite3_column_*
-  // call costs a lookup and an error check of its own. (The value is "unprotected": safe here
-  // because the statement's connection is used by this thread alone.)
-  static void csv_value(const RowWriter &w, sqlite3_stmt *stmt, int i, std::string &out) {
-    bool force = w.force_quote_[static_cast<size_t>(i)] != 0;
+  using Val = RowWriter::Val;
+
+  // Column i of the current row. The value is read through sqlite3_column_value once, then
+  // with the sqlite3_value accessors: each sqlite3_column_* call costs a lookup and an error
+  // check of its own. (The value is "unprotected": safe here because the statement's
+  // connection is used by this thread alone.)
+  static Val column(sqlite3_stmt *stmt, int i) {
     sqlite3_value *v = sqlite3_column_value(stmt, i);
+    Val x;
+    x.type = sqlite3_value_type(v);
+    switch (x.type) {
+      case SQLITE_INTEGER: x.i = sqlite3_value_int64(v); break;
+      case SQLITE_FLOAT: x.d = sqlite3_value_double(v); break;
+      case SQLITE_TEXT:
+        x.p = reinterpret_cast<const char *>(sqlite3_value_text(v));
+        x.n = static_cast<size_t>(sqlite3_value_bytes(v));
+        if (!x.p) throw std::bad_alloc();  // a TEXT value yields NULL only when out of memory
+        break;
+      case SQLITE_BLOB:
+        x.p = static_cast<const char *>(sqlite3_value_blob(v));
+        x.n = static_cast<size_t>(sqlite3_value_bytes(v));
+        if (!x.p && x.n > 0) throw std::bad_alloc();
+        break;
+      default: break;
+    }
+    return x;
+  }
+
+  // Append value x of column i as a csv/tsv field.
+  static void csv_value(const RowWriter &w, const Val &x, size_t i, std::string &out) {
+    bool force = w.force_quote_[i] != 0;
     char buf[kNumberBuffer];
-    switch (sqlite3_value_type(v)) {
+    switch (x.type) {
       case SQLITE_INTEGER: {
-        size_t n = format_integer(sqlite3_value_int64(v), buf);
+        size_t n = format_integer(x.i, buf);
         if (w.numbers_plain_ && !force) out.append(buf, n);
         else csv_field(w, out, buf, n, force, false);
         return;
       }
       case SQLITE_FLOAT: {
-        size_t n = format_real(sqlite3_value_double(v), buf);
+        size_t n = format_real(x.d, buf);
         if (n == 0) out += w.options_.null_text;
         else if (w.numbers_plain_ && !force) out.append(buf, n);
         else csv_field(w, out, buf, n, force, false);
         return;
       }
-      case SQLITE_TEXT: {
-        const char *p = reinterpret_cast<const char *>(sqlite3_value_text(v));
-        size_t n = static_cast<size_t>(sqlite3_value_bytes(v));
-        if (!p) throw std::bad_alloc();  // a TEXT value yields NULL only when out of memory
-        csv_field(w, out, p, n, force, w.options_.formula_escape && starts_formula(p, n));
+      case SQLITE_TEXT:
+        csv_field(w, out, x.p, x.n, force, w.options_.formula_escape && starts_formula(x.p, x.n));
         return;
-      }
       case SQLITE_BLOB: {
         // Encoded in place; hex and base64 hold no quote or space, so quoting only wraps them.
-        const void *data = sqlite3_value_blob(v);
-        int bytes = sqlite3_value_bytes(v);
         size_t start = out.size();
-        append_blob(out, data, bytes, w.options_.blob);
+        append_blob(out, x.p, static_cast<int>(x.n), w.options_.blob);
         const char *p = out.data() + start;
         size_t n = out.size() - start;
         if (force || n == 0 || equals_null(w, false, p, n) || has_special(w, p, n)) {
@@ -331,39 +349,51 @@ struct RowWriter::Impl {
     }
   }
 
-  // Append column i of the current row as a JSON value.
-  static void json_value(const RowWriter &w, sqlite3_stmt *stmt, int i, std::string &out) {
-    sqlite3_value *v = sqlite3_column_value(stmt, i);  // see csv_value
+  // Append value x as a JSON value.
+  static void json_value(const RowWriter &w, const Val &x, std::string &out) {
     char buf[kNumberBuffer];
-    switch (sqlite3_value_type(v)) {
+    switch (x.type) {
       case SQLITE_INTEGER:
-        out.append(buf, format_integer(sqlite3_value_int64(v), buf));
+        out.append(buf, format_integer(x.i, buf));
         return;
       case SQLITE_FLOAT: {
-        size_t n = format_real(sqlite3_value_double(v), buf);
+        size_t n = format_real(x.d, buf);
         if (n == 0) out += "null";
         else out.append(buf, n);
         return;
       }
-      case SQLITE_TEXT: {
-        const unsigned char *p = sqlite3_value_text(v);
-        size_t n = static_cast<size_t>(sqlite3_value_bytes(v));
-        if (!p) throw std::bad_alloc();
-        append_json_string(out, p, n);
+      case SQLITE_TEXT:
+        append_json_string(out, reinterpret_cast<const unsigned char *>(x.p), x.n);
         return;
-      }
-      case SQLITE_BLOB: {
-        const void *data = sqlite3_value_blob(v);
-        int bytes = sqlite3_value_bytes(v);
+      case SQLITE_BLOB:
         out += '"';
-        append_blob(out, data, bytes, w.options_.blob);
+        append_blob(out, x.p, static_cast<int>(x.n), w.options_.blob);
         out += '"';
         return;
-      }
       default:
         out += "null";
         return;
     }
+  }
+
+  // Append one row whose values value(i) gives, for i in 0..columns-1.
+  template <class Get>
+  static void row(const RowWriter &w, Get &&value, std::string &out) {
+    size_t n = w.columns_.size();
+    if (w.format_ == Format::jsonl) {
+      if (n == 0) out += '{';
+      for (size_t i = 0; i < n; ++i) {
+        out += w.json_keys_[i];
+        json_value(w, value(i), out);
+      }
+      out += '}';
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        if (i > 0) out += w.options_.delimiter;
+        csv_value(w, value(i), i, out);
+      }
+    }
+    out += w.options_.line_ending;
   }
 };
 
@@ -401,21 +431,84 @@ void RowWriter::begin_file(std::string &out) const {
 }
 
 void RowWriter::write_row(sqlite3_stmt *stmt, std::string &out) const {
-  int n = static_cast<int>(columns_.size());
-  if (format_ == Format::jsonl) {
-    if (n == 0) out += '{';
-    for (int i = 0; i < n; ++i) {
-      out += json_keys_[static_cast<size_t>(i)];
-      Impl::json_value(*this, stmt, i, out);
-    }
-    out += '}';
-  } else {
-    for (int i = 0; i < n; ++i) {
-      if (i > 0) out += options_.delimiter;
-      Impl::csv_value(*this, stmt, i, out);
+  Impl::row(*this, [stmt](size_t i) { return Impl::column(stmt, static_cast<int>(i)); }, out);
+}
+
+// A captured row: per column, its storage class in one byte, then for INTEGER and REAL the 8
+// bytes of the value, for TEXT and BLOB a 4-byte length and the bytes (SQLite values are
+// shorter than 2 GiB), for NULL nothing. Machine byte order: it never leaves the process.
+void RowWriter::capture_row(sqlite3_stmt *stmt, std::string &raw) const {
+  // Read the values first, then grow raw once and copy: appending piece by piece costs more
+  // than the copying itself.
+  size_t n = columns_.size();
+  if (vals_.size() < n) vals_.resize(n);
+  Val *vals = vals_.data();
+  size_t need = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Val &x = vals[i];
+    x = Impl::column(stmt, static_cast<int>(i));
+    need += x.type == SQLITE_INTEGER || x.type == SQLITE_FLOAT ? 9 : x.type == SQLITE_NULL ? 1 : 5 + x.n;
+  }
+  size_t at = raw.size();
+  if (raw.capacity() < at + need) raw.reserve(std::max(at + need, 2 * raw.capacity()));
+  raw.resize(at + need);
+  char *d = raw.data() + at;
+  for (size_t i = 0; i < n; ++i) {
+    const Val &x = vals[i];
+    *d++ = static_cast<char>(x.type);
+    switch (x.type) {
+      case SQLITE_INTEGER:
+        std::memcpy(d, &x.i, 8);
+        d += 8;
+        break;
+      case SQLITE_FLOAT:
+        std::memcpy(d, &x.d, 8);
+        d += 8;
+        break;
+      case SQLITE_TEXT:
+      case SQLITE_BLOB: {
+        auto len = static_cast<uint32_t>(x.n);
+        std::memcpy(d, &len, 4);
+        d += 4;
+        if (x.n > 0) std::memcpy(d, x.p, x.n);
+        d += x.n;
+        break;
+      }
+      default: break;
     }
   }
-  out += options_.line_ending;
+}
+
+void RowWriter::write_captured(std::string_view raw, std::string &out) const {
+  const char *p = raw.data();
+  const char *end = p + raw.size();
+  auto next = [&p](size_t) {
+    Impl::Val x;
+    x.type = static_cast<unsigned char>(*p++);
+    switch (x.type) {
+      case SQLITE_INTEGER:
+        std::memcpy(&x.i, p, 8);
+        p += 8;
+        break;
+      case SQLITE_FLOAT:
+        std::memcpy(&x.d, p, 8);
+        p += 8;
+        break;
+      case SQLITE_TEXT:
+      case SQLITE_BLOB: {
+        uint32_t len;
+        std::memcpy(&len, p, 4);
+        p += 4;
+        x.p = p;
+        x.n = len;
+        p += len;
+        break;
+      }
+      default: break;
+    }
+    return x;
+  };
+  while (p < end) Impl::row(*this, next, out);
 }
 
 }  // namespace sqlexport

@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common.h"
@@ -20,9 +21,25 @@ class RowWriter {
   void begin_file(std::string &out) const;
   // Append the current row of stmt (after sqlite3_step returned SQLITE_ROW) as one line.
   void write_row(sqlite3_stmt *stmt, std::string &out) const;
+  // Split formatting from reading, for a thread that formats while another reads:
+  // capture_row appends a compact copy of the current row's values to raw (its bytes and
+  // numbers, no formatting); write_captured then appends, for every row captured in raw, what
+  // write_row would have written. Needs at least one column (columns() > 0).
+  void capture_row(sqlite3_stmt *stmt, std::string &raw) const;
+  void write_captured(std::string_view raw, std::string &out) const;
+  size_t columns() const noexcept { return columns_.size(); }
 
  private:
   struct Impl;  // the formatting routines (writer.cpp)
+  // One value as the formatting routines see it, from a statement or from a captured row.
+  struct Val {
+    int type = SQLITE_NULL;
+    sqlite3_int64 i = 0;
+    double d = 0;
+    const char *p = nullptr;  // TEXT or BLOB bytes (NULL for an empty BLOB)
+    size_t n = 0;
+  };
+  mutable std::vector<Val> vals_;  // capture_row's scratch (only the capturing thread uses it)
   Format format_;
   Options options_;
   std::vector<std::string> columns_;
