@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <new>
@@ -230,6 +231,7 @@ void fn_wait(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   auto pause = std::chrono::milliseconds(1);
+  const auto started = std::chrono::steady_clock::now();
   for (;;) {
     std::optional<std::string> committed;
     try {
@@ -253,7 +255,11 @@ void fn_wait(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
       return;
     }
     std::this_thread::sleep_for(pause);
-    if (pause < std::chrono::milliseconds(25)) pause *= 2;
+    // Look every few milliseconds for the first seconds (a short run's end is seen at once),
+    // then every 25 ms at most.
+    auto cap = std::chrono::steady_clock::now() - started < std::chrono::seconds(3) ? std::chrono::milliseconds(4)
+                                                                                     : std::chrono::milliseconds(25);
+    pause = std::min(pause * 2, cap);
   }
 }
 

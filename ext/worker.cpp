@@ -21,6 +21,8 @@
 #include "worker.h"
 
 #include <fcntl.h>
+#include <linux/ioprio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -118,6 +120,7 @@ class WorkerThread {
   int64_t data_version();
   bool work_available();
   bool claim_and_run();
+  void sync_for_journal_mode();
   void sweep() noexcept;
   // Remove temporary files of run_id left by attempts before token (a dead process's).
   void remove_dead_temporaries(const std::string &output_dir, const std::string &run_id, int64_t token) noexcept;
@@ -232,11 +235,7 @@ void WorkerThread::sweep() noexcept {
       work = q.step() && q.int64(0) != 0;
     }
     if (work) {
-      {
-        Stmt jm(control_.get(), "PRAGMA main.journal_mode");
-        bool wal = jm.step() && sqlite3_stricmp(jm.text(0).c_str(), "wal") == 0;
-        exec(control_.get(), wal ? "PRAGMA main.synchronous = NORMAL" : "PRAGMA main.synchronous = FULL");
-      }
+      sync_for_journal_mode();
       Transaction tx(control_.get(), true);
       purge_expired(control_.get(), cfg.output_dir);
       clear_dead_runs(control_.get(), cfg.output_dir);
@@ -366,6 +365,10 @@ class WritePipeline {
     return n;
   }
   void loop() noexcept {
+    // This thread's disk writes (and the write-back it starts) yield to the application's:
+    // the "idle" I/O class is served when no other I/O waits (schedulers that honour I/O
+    // priorities, such as mq-deadline and bfq, age it so it never starves). Advisory.
+    ::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] {
@@ -1049,19 +1052,25 @@ void RunExecutor::forget_aborted_files() noexcept {
   }
 }
 
-bool WorkerThread::claim_and_run() {
+// Read the journal mode (it may have changed since the worker opened its connections: scripts
+// set WAL after loading the extension) and set the control connection's synchronous for it.
+// In WAL mode, claims, heartbeats and the sweep need not survive a power loss (a run would be
+// claimed again, a sweep redone), so they do not sync: the write lock is held for
+// microseconds, not for an fsync. finish() syncs its own commits. Rollback-journal mode keeps
+// FULL (NORMAL is unsafe there). Called outside any transaction: SQLite refuses to change
+// synchronous inside one.
+void WorkerThread::sync_for_journal_mode() {
   sqlite3 *c = control_.get();
   {
-    // The journal mode may have changed since the worker opened its connections (scripts set
-    // WAL after loading the extension): read it at every claim.
     Stmt jm(c, "PRAGMA main.journal_mode");
     wal_ = jm.step() && sqlite3_stricmp(jm.text(0).c_str(), "wal") == 0;
   }
-  // In WAL mode, claims and heartbeats need not survive a power loss (the run would be claimed
-  // again), so they do not sync: the write lock is held for microseconds, not for an fsync.
-  // finish() syncs its commits. (Rollback-journal mode keeps FULL: NORMAL is unsafe there.)
-  // Set outside any transaction (SQLite refuses to change it inside one).
   exec(c, wal_ ? "PRAGMA main.synchronous = NORMAL" : "PRAGMA main.synchronous = FULL");
+}
+
+bool WorkerThread::claim_and_run() {
+  sqlite3 *c = control_.get();
+  sync_for_journal_mode();
   std::optional<Transaction> tx;
   try {
     tx.emplace(c, true);
