@@ -75,7 +75,9 @@ class Bench:
 
     def ext_sql(self, db, sql):
         """argv of a fresh sqlite3 process that loads the extension and runs sql."""
-        return [SHELL, "-batch", "-noheader", "-list", "-cmd", f".load {self.stem}", db, sql]
+        # A busy timeout, as every application needs one (README, known problems): the process's
+        # own worker reads the database while export_run commits (rollback-journal mode).
+        return [SHELL, "-batch", "-noheader", "-list", "-cmd", ".timeout 10000", "-cmd", f".load {self.stem}", db, sql]
 
     @staticmethod
     def count_csv_records(path):

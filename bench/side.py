@@ -204,7 +204,7 @@ def commit_rate(a):
                       f"{a.big_runs}) SELECT count(export_run('bench_big', '[]')) FROM c; COMMIT; "
                       "SELECT export_wait(id) FROM export_runs WHERE export_name = 'bench_big' "
                       "ORDER BY number DESC LIMIT 1;")
-            proc = subprocess.Popen([shell, "-batch", "-cmd", f".load {stem}", a.db, script], stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen([shell, "-batch", "-cmd", ".timeout 10000", "-cmd", f".load {stem}", a.db, script], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
                 wait_until(lambda: big_running(ctl) or proc.poll() is not None, 60, "the big export to start")

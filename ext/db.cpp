@@ -1,7 +1,7 @@
 // db.cpp: RAII wrappers over SQLite handles.
 #include "db.h"
 
-#include <cstring>
+#include "util.h"
 
 namespace sqlexport {
 
@@ -10,7 +10,7 @@ void throw_sqlite(sqlite3 *db, int rc) {
   // For I/O errors, say what the system said (e.g. "File too large" of a temporary file).
   int prim = rc & 0xff;
   if (db && (prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_CANTOPEN) && sqlite3_system_errno(db) != 0)
-    msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
+    msg += std::string(" (") + error_text(sqlite3_system_errno(db)) + ")";
   throw SqliteError(rc, msg);
 }
 

@@ -357,11 +357,11 @@ void fn_download(sqlite3_context *ctx, FnData &d, int, sqlite3_value **argv) {
     throw ExportError(Code::not_admissible,
                       fmt::format("file '{}' has {} bytes, more than SQLite's length limit for one value", path, size));
   int dfd = open(out.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0) throw ExportError(Code::io_error, fmt::format("open '{}': {}", out, strerror(errno)));
+  if (dfd < 0) throw ExportError(Code::io_error, fmt::format("open '{}': {}", out, error_text(errno)));
   int fd = openat(dfd, path.c_str() + slash + 1, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   int err = errno;
   close(dfd);
-  if (fd < 0) throw ExportError(Code::io_error, fmt::format("open '{}': {}", path, strerror(err)));
+  if (fd < 0) throw ExportError(Code::io_error, fmt::format("open '{}': {}", path, error_text(err)));
   std::string bytes;
   bytes.resize(static_cast<size_t>(size));
   size_t got = 0;
@@ -374,7 +374,7 @@ void fn_download(sqlite3_context *ctx, FnData &d, int, sqlite3_value **argv) {
   err = errno;
   close(fd);
   if (got != bytes.size())
-    throw ExportError(Code::io_error, fmt::format("read '{}': {}", path, got < bytes.size() ? "file is shorter than recorded" : strerror(err)));
+    throw ExportError(Code::io_error, fmt::format("read '{}': {}", path, got < bytes.size() ? "file is shorter than recorded" : error_text(err)));
   Stmt mark(db, "UPDATE main._export_files SET downloaded_at = ?2 WHERE id = ?1 AND downloaded_at IS NULL");
   mark.bind(1, id).bind(2, now_iso());
   mark.exec();

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "util.h"
 
 namespace sqlexport {
 
@@ -50,16 +51,6 @@ namespace {
 
 constexpr size_t kBufferSize = 1 << 20;
 constexpr uint64_t kWritebackBytes = 8u << 20;  // start write-back every 8 MiB
-
-// The two variants of strerror_r (GNU returns the text, POSIX fills the buffer).
-[[maybe_unused]] const char *strerror_pick(int rc, const char *buf) { return rc == 0 ? buf : "unknown error"; }
-[[maybe_unused]] const char *strerror_pick(const char *text, const char *) { return text; }
-
-// The system's text for an errno value, thread-safely.
-std::string error_text(int err) {
-  char buf[256] = {};
-  return strerror_pick(strerror_r(err, buf, sizeof buf), buf);
-}
 
 // True when name can only denote an entry directly inside a folder.
 bool plain_name(const std::string &name) noexcept {

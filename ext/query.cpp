@@ -273,7 +273,7 @@ Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool
       order += quote_ident(k.column) + (k.desc ? " DESC" : "");
     }
   } else if (p.source.kind == Source::Kind::table && p.source.has_rowid) {
-    order = "rowid";
+    order = p.source.rowid_name;
   } else {
     const auto &keys = p.source.primary_key.empty() ? p.source.columns : p.source.primary_key;
     for (const auto &c : keys) {
@@ -284,8 +284,9 @@ Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool
   p.sql = fmt::format("SELECT {} FROM {}{} ORDER BY {}", cols, p.source.from_sql, where, order);
   p.count_sql = fmt::format("SELECT count(*) FROM {}{}", p.source.from_sql, where);
   if (p.options.order_by.empty() && p.source.kind == Source::Kind::table && p.source.has_rowid)
-    p.range_sql = fmt::format("SELECT {} FROM {} WHERE {}rowid BETWEEN ? AND ? ORDER BY rowid", cols, p.source.from_sql,
-                              cc.where.empty() ? std::string() : "(" + cc.where + ") AND ");
+    p.range_sql = fmt::format("SELECT {} FROM {} WHERE {}{} BETWEEN ? AND ? ORDER BY {}", cols, p.source.from_sql,
+                              cc.where.empty() ? std::string() : "(" + cc.where + ") AND ", p.source.rowid_name,
+                              p.source.rowid_name);
   return p;
 }
 

@@ -6,6 +6,8 @@
 // tables.
 #include "source.h"
 
+#include <algorithm>
+
 #include <cctype>
 
 #include <fmt/format.h>
@@ -131,9 +133,18 @@ Source resolve_source(sqlite3 *db, const std::string &source) {
     src.columns = statement_columns(s.get(), source);
   }
   if (src.kind == Source::Kind::table) {
+    src.rowid_name.clear();
+    for (const char *alias : {"rowid", "_rowid_", "oid"}) {
+      bool taken = std::any_of(src.columns.begin(), src.columns.end(),
+                               [&](const std::string &c) { return sqlite3_stricmp(c.c_str(), alias) == 0; });
+      if (!taken) {
+        src.rowid_name = alias;
+        break;
+      }
+    }
     sqlite3_stmt *probe = nullptr;
-    std::string sql = "SELECT rowid FROM " + src.from_sql;
-    src.has_rowid = sqlite3_prepare_v2(db, sql.c_str(), -1, &probe, nullptr) == SQLITE_OK;
+    std::string sql = "SELECT " + src.rowid_name + " FROM " + src.from_sql;
+    src.has_rowid = !src.rowid_name.empty() && sqlite3_prepare_v2(db, sql.c_str(), -1, &probe, nullptr) == SQLITE_OK;
     sqlite3_finalize(probe);
     if (!src.has_rowid) {
       Stmt pk(db, "SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk");

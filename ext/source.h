@@ -14,7 +14,11 @@ struct Source {
   std::string name;                  // table/view: its name as stored
   std::string from_sql;              // what follows FROM: "main"."orders" or (SELECT ...)
   std::vector<std::string> columns;  // in order
-  bool has_rowid = false;            // a table with a rowid
+  bool has_rowid = false;            // a table with a rowid that rowid_name reaches
+  // The name that reaches the rowid: "rowid", or "_rowid_" / "oid" when a column is named
+  // "rowid" (a column of that name hides the rowid). When all three are columns, has_rowid is
+  // false and the table is read like a table without rowid.
+  std::string rowid_name = "rowid";
   std::vector<std::string> primary_key;  // a WITHOUT ROWID table's key columns
 };
 

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -82,6 +83,17 @@ bool is_valid_utf8(std::string_view text) {
   } catch (const nlohmann::json::type_error &) {
     return false;
   }
+}
+
+namespace {
+// The two variants of strerror_r (GNU returns the text, POSIX fills the buffer).
+[[maybe_unused]] const char *strerror_pick(int rc, const char *buf) { return rc == 0 ? buf : "unknown error"; }
+[[maybe_unused]] const char *strerror_pick(const char *text, const char *) { return text; }
+}  // namespace
+
+std::string error_text(int err) {
+  char buf[256] = {};
+  return strerror_pick(strerror_r(err, buf, sizeof buf), buf);
 }
 
 }  // namespace sqlexport

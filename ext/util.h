@@ -21,6 +21,10 @@ std::string quote_ident(std::string_view name);
 // ("criteria", "options", "columns") when the text is not JSON or nests deeper than kMaxJsonDepth.
 nlohmann::json parse_json_text(std::string_view text, const char *what);
 
+// The system's text for an errno value ("No space left on device"), thread-safely (workers
+// report errors from their own threads; std::strerror may share one buffer).
+std::string error_text(int err);
+
 // Whether text is valid UTF-8 (as nlohmann-json, which stores names in JSON, requires).
 bool is_valid_utf8(std::string_view text);
 inline constexpr int kMaxJsonDepth = 64;

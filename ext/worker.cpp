@@ -21,8 +21,6 @@
 #include "worker.h"
 
 #include <fcntl.h>
-#include <linux/ioprio.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +30,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -302,7 +301,7 @@ class WritePipeline {
   // them (format must outlive the pipeline's use of it: drain() or stop() first).
   void submit(OutputFile *f, std::string &data, int64_t k = 0, const RowWriter *format = nullptr) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] {
+    wait(lock, [&] {
       if (error_ || stopping_) return true;
       if (k == head_) return chunks_[k].size() < kQueued;
       return queued_bytes_ < kAheadBytes;
@@ -326,8 +325,15 @@ class WritePipeline {
   // Wait until everything queued is written; rethrow the first error.
   void drain() {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return (queued_items() == 0 && !busy_) || error_; });
+    wait(lock, [&] { return (queued_items() == 0 && !busy_) || error_; });
     if (error_) std::rethrow_exception(error_);
+  }
+  // While the calling thread waits in submit() or drain(), call f about every 500 ms, without
+  // the lock (the worker keeps its lease and sees a stop while the disk is slow; f may throw).
+  // Call before other threads use the pipeline.
+  void on_wait(std::function<void()> f) {
+    waiter_ = std::this_thread::get_id();
+    on_wait_ = std::move(f);
   }
   // Make every waiting and later submit() throw (a reader failed or the run stops).
   void cancel() noexcept {
@@ -359,16 +365,24 @@ class WritePipeline {
     bool end;                   // marks the end of its chunk
     const RowWriter *format;    // data holds captured rows that this writer formats
   };
+  template <class Pred>
+  void wait(std::unique_lock<std::mutex> &lock, Pred pred) {
+    if (!on_wait_ || std::this_thread::get_id() != waiter_) {
+      cv_.wait(lock, pred);
+      return;
+    }
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(500), pred)) {
+      lock.unlock();
+      on_wait_();
+      lock.lock();
+    }
+  }
   size_t queued_items() const {
     size_t n = 0;
     for (const auto &c : chunks_) n += c.second.size();
     return n;
   }
   void loop() noexcept {
-    // This thread's disk writes (and the write-back it starts) yield to the application's:
-    // the "idle" I/O class is served when no other I/O waits (schedulers that honour I/O
-    // priorities, such as mq-deadline and bfq, age it so it never starves). Advisory.
-    ::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] {
@@ -387,6 +401,7 @@ class WritePipeline {
         continue;
       }
       queued_bytes_ -= item.data.size();
+      if (error_) continue;  // the file is failed or abandoned: write nothing more into it
       busy_ = true;
       lock.unlock();
       std::exception_ptr err;
@@ -417,6 +432,8 @@ class WritePipeline {
   size_t queued_bytes_ = 0;
   std::vector<std::string> spare_;
   std::string formatted_;  // the pipeline thread's formatting buffer
+  std::thread::id waiter_;
+  std::function<void()> on_wait_;
   std::exception_ptr error_;
   bool busy_ = false;
   bool stopping_ = false;
@@ -497,12 +514,17 @@ void RunExecutor::stop_readers() noexcept {
 bool RunExecutor::start_readers(const Plan &plan) {
   sqlite3 *r = w_.reader_.get();
   // Two subqueries: SQLite answers a lone min() or max() from the b-tree, both together by a scan.
-  Stmt mm(r, "SELECT (SELECT min(rowid) FROM " + plan.source.from_sql + "), (SELECT max(rowid) FROM " +
+  const std::string &id = plan.source.rowid_name;
+  Stmt mm(r, "SELECT (SELECT min(" + id + ") FROM " + plan.source.from_sql + "), (SELECT max(" + id + ") FROM " +
                  plan.source.from_sql + ")");
   if (!mm.step() || mm.is_null(0)) return false;
   int64_t lo = mm.int64(0), hi = mm.int64(1);
   int n = 1 + w_.extra_active_;
-  uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+  // Spans beyond 2^62 rowids stay on one reader: the chunk arithmetic below then cannot
+  // overflow (every chunk start is at most hi, every size at most 2^62 / 4).
+  uint64_t gap = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  if (hi < lo || gap >= (uint64_t{1} << 62)) return false;
+  uint64_t span = gap + 1;
   if (span < static_cast<uint64_t>(n) * 1024) return false;
   constexpr uint64_t kChunkRowids = 16384, kMaxChunks = 65536;
   uint64_t count = span / kChunkRowids;
@@ -663,8 +685,9 @@ void RunExecutor::execute() noexcept {
       // not needed; progress is estimated from the rowid span, and rows_matched is recorded at
       // the end.
       // Two subqueries: SQLite answers a lone min() or max() from the index, both together by a scan.
-      Stmt span(r, "SELECT (SELECT max(rowid) FROM " + plan.source.from_sql + ") - (SELECT min(rowid) FROM " +
-                       plan.source.from_sql + ") + 1");
+      const std::string &id = plan.source.rowid_name;
+      Stmt span(r, "SELECT (SELECT max(" + id + ") FROM " + plan.source.from_sql + ") - (SELECT min(" + id +
+                       ") FROM " + plan.source.from_sql + ") + 1");
       if (span.step() && !span.is_null(0)) estimate_ = span.int64(0);
     } else {
       Stmt count(r, plan.count_sql);
@@ -703,6 +726,10 @@ void RunExecutor::execute() noexcept {
     int64_t part_input = 0;  // bytes already written to the current part (before compression)
     uint64_t finished_bytes = 0;  // bytes on disk of the parts before the current one
     pipeline_.emplace();
+    pipeline_->on_wait([this] {
+      heartbeat(false);
+      check_stop();
+    });
     auto start_part = [&]() {
       check_stop();  // a shutdown must not wait for many small files (each is fsynced)
       if (!files.empty()) {
@@ -749,10 +776,12 @@ void RunExecutor::execute() noexcept {
             check_stop();
           }
         }
-      } catch (const ExportError &e) {
-        // A reader's own failure explains the stop better than the interruption it caused here.
+      } catch (const std::exception &) {
+        // A reader's own failure explains the stop better than the interruption it caused here
+        // (an ExportError from the cancelled pipeline, or SQLITE_INTERRUPT from this reader's
+        // progress handler).
         stop_readers();
-        if (e.code() == Code::interrupted && stop_ == Stop::none)
+        if (stop_ == Stop::none)
           for (auto &cr : readers_)
             if (cr->error && cr->error->code() != Code::interrupted) throw *cr->error;
         throw;

@@ -7,6 +7,7 @@
 // Built into the TSan and ASan suites like every unit test.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -202,4 +203,41 @@ TEST_CASE("abort during a parallel run stops both readers and leaves no file", "
   CHECK(ms < 20000);
   CHECK(testdb::files_in(f / "a.db-exports") == std::vector<std::string>{"p-2.csv"});  // the second run's only
   CHECK(d.integer("SELECT count(*) FROM export_files WHERE run_id = '" + id + "'") == 0);
+}
+
+TEST_CASE("rowids at both ends of the 64-bit range: one reader, no overflow", "[parallel]") {
+  Folder f;
+  Db d(f / "a.db");
+  make_sparse(d, 5000);
+  d.exec("INSERT INTO p(id, name) VALUES (-9223372036854775808, 'min'), (9223372036854775806, 'max')");
+  d.exec("INSERT INTO exports(name, source) VALUES ('p', 'p')");
+  std::string one = export_with(d, f, "p", 1, "[]", "p-1.csv");
+  std::string two = export_with(d, f, "p", 2, "[]", "p-2.csv");  // the span is too wide to split
+  CHECK(one == two);
+  CHECK(one.find("-9223372036854775808,min") != std::string::npos);
+  CHECK(one.find("9223372036854775806,max") != std::string::npos);
+}
+
+TEST_CASE("a column named rowid does not hide rows from a parallel run", "[parallel]") {
+  Folder f;
+  Db d(f / "a.db");
+  d.exec("PRAGMA journal_mode = WAL");
+  // "rowid" is a column here (NULL in most rows, repeated in others): the real rowid is _rowid_.
+  d.exec("CREATE TABLE r(rowid INTEGER, v TEXT); CREATE TABLE all3(rowid, _rowid_, oid, v TEXT)");
+  d.exec("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000) "
+         "INSERT INTO r(rowid, v) SELECT CASE WHEN i % 3 = 0 THEN i % 7 END, 'v' || i FROM c");
+  d.exec("INSERT INTO all3 SELECT 1, NULL, 2, v FROM r");
+  d.exec("INSERT INTO exports(name, source) VALUES ('r', 'r'), ('all3', 'all3')");
+  for (const char *name : {"r", "all3"}) {
+    SECTION(name) {
+      std::string n = name;
+      std::string one = export_with(d, f, n, 1, "[]", n + "-1.csv");
+      uint64_t before = sqlexport::extra_reader_chunks_for_testing();
+      std::string two = export_with(d, f, n, 2, "[]", n + "-2.csv");
+      // r is read in parallel through _rowid_; all3 has no name left for its rowid: one reader.
+      CHECK((sqlexport::extra_reader_chunks_for_testing() > before) == (n == "r"));
+      CHECK(std::count(one.begin(), one.end(), '\n') == 20001);  // header + every row
+      CHECK(one == two);
+    }
+  }
 }
