@@ -30,11 +30,11 @@
 #include <deque>
 #include <exception>
 #include <functional>
-#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -673,11 +673,6 @@ void RunExecutor::execute() noexcept {
   try {
     sqlite3_progress_handler(r, 20000, &RunExecutor::progress_callback, this);
     Plan plan = plan_run(r, run_.def, run_.criteria, false);
-    // Extra readers read plan on their threads: join them before plan goes away, however we leave.
-    struct ReaderGuard {
-      RunExecutor *ex;
-      ~ReaderGuard() { ex->stop_readers(); }
-    } reader_guard{this};
     bool every_row = plan.criteria.is_null() || (plan.criteria.is_array() && plan.criteria.empty()) ||
                      (plan.criteria.is_object() && plan.criteria.empty());
     if (plan.options.max_rows == 0 && !plan.range_sql.empty() && every_row) {
@@ -711,8 +706,8 @@ void RunExecutor::execute() noexcept {
     bool gzip = o.compression == Options::Compression::gzip;
     std::string tag = fmt::format("{}-{}", run_.id, run_.token);
     RowWriter writer(run_.def.format, o, plan.columns);
-    // The pipeline may format with writer, and the extra readers use the pipeline: both stop
-    // before writer goes, however we leave.
+    // The pipeline may format with writer, and the extra readers use the pipeline, writer's
+    // options and plan: both stop before writer and plan go, however we leave.
     struct PipelineGuard {
       RunExecutor *ex;
       ~PipelineGuard() {

@@ -1,4 +1,5 @@
-// test_parallel.cpp: a run read by two connections at once (export_config('parallel', 2)).
+// test_parallel.cpp: a run read by two connections at once (export_config('parallel', 2)),
+// and the write pipeline that both paths feed.
 //
 // The parallel path must be invisible in the output: the same bytes as one reader, in rowid
 // order, from one snapshot (guarantee 3) while writers commit; and a failure or an abort during
@@ -8,11 +9,13 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "output.h"
 #include "testdb.h"
@@ -85,7 +88,48 @@ class FullDisk : public sqlexport::FileSystem {
   size_t left_;
 };
 
+// Makes the first write() of at least 64 KiB sleep: a disk that stalls.
+class StallingDisk : public sqlexport::FileSystem {
+ public:
+  explicit StallingDisk(int ms) : ms_(ms) {}
+  ssize_t write(int fd, const void *buf, size_t n) override {
+    if (n >= 64 * 1024 && !stalled_.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(ms_));
+    return FileSystem::write(fd, buf, n);
+  }
+
+ private:
+  int ms_;
+  std::atomic<bool> stalled_{false};
+};
+
 }  // namespace
+
+TEST_CASE("a worker waiting for a stalled disk keeps its lease", "[parallel][pipeline]") {
+  // The pipeline's thread sleeps in write() for 3 s, three leases of 1 s: the worker's thread,
+  // blocked while the pipeline's queue is full, must go on renewing its lease, or the second
+  // worker takes the run over (attempts 2).
+  Folder f;
+  {
+    Db d(f / "a.db");
+    make_sparse(d, 60000);
+    d.exec("INSERT INTO exports(name, source) VALUES ('p', 'p')");
+    d.exec("SELECT export_config('workers', 0)");
+  }
+  StallingDisk disk(3000);
+  sqlexport::set_file_system_for_testing(&disk);
+  std::string status, attempts;
+  {
+    Db d(f / "a.db");
+    d.exec("SELECT export_config('lease_ms', 1000)");
+    d.exec("SELECT export_config('workers', 2)");
+    std::string id = d.text("SELECT export_run('p', '[]')");
+    status = d.text("SELECT export_wait('" + id + "', 60000)");
+    attempts = d.text("SELECT attempts FROM export_runs WHERE id = '" + id + "'");
+  }
+  sqlexport::set_file_system_for_testing(nullptr);
+  CHECK(status == "COMPLETE");
+  CHECK(attempts == "1");
+}
 
 TEST_CASE("a parallel run writes the same bytes as one reader", "[parallel]") {
   Folder f;
