@@ -41,8 +41,11 @@
 // writer; valid UTF-8, embedded NULs included (\u0000), round-trips exactly.
 //
 // Performance: write_row is the inner loop of an export. It appends straight to the caller's
-// buffer, reads each value with the accessor that matches its storage class (no conversion),
-// formats numbers in a stack buffer and allocates nothing per value beyond the buffer growth.
+// buffer, reads each value once (sqlite3_column_value, then the accessor that matches its
+// storage class: no conversion), formats numbers in a stack buffer, skips the quoting checks for
+// numbers when no option can make one need quotes, and allocates nothing per value beyond the
+// buffer growth. capture_row / write_captured split the same work across two threads: the
+// reading thread only copies values, another formats them with the same routines.
 #include "writer.h"
 
 #include <openssl/evp.h>
