@@ -11,7 +11,10 @@
 //      never reuses or follows anything already there.
 //   2. write(): bytes are gzip-compressed when asked (zlib, gzip wrapper, default level) and
 //      collected in a 1 MiB buffer written in whole chunks; short writes and EINTR are retried.
-//      SHA-256 runs over the bytes as they reach the disk.
+//      SHA-256 runs over the bytes as they reach the disk. After every 16 MiB written, the
+//      file's syncer thread (started for files that reach that size) runs fsync while writing
+//      goes on, so the final fsync has little left to wait for; a failed background fsync fails
+//      the file (at the next write, or in finish()) with the same "fsync '<path>': ..." error.
 //   3. commit(): finish the gzip stream, flush, fsync, close, renameat to the final name (this
 //      replaces a file or symlink there without following it), fsync the folder.
 //   A failure at any step throws ExportError(io_error) with the message
@@ -39,7 +42,10 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "errors.h"
@@ -50,7 +56,7 @@ namespace sqlexport {
 namespace {
 
 constexpr size_t kBufferSize = 1 << 20;
-constexpr uint64_t kWritebackBytes = 8u << 20;  // start write-back every 8 MiB
+constexpr uint64_t kSyncEvery = 16u << 20;  // a background fsync after every 16 MiB written
 
 // True when name can only denote an entry directly inside a folder.
 bool plain_name(const std::string &name) noexcept {
@@ -167,6 +173,56 @@ bool OutputDir::take_marker(const std::string &name) noexcept {
 
 // ---- OutputFile ----
 
+// Runs fsync on a file's descriptor on its own thread, when asked, while the file is written.
+class OutputFile::Syncer {
+ public:
+  explicit Syncer(int fd) : fd_(fd), thread_([this] { loop(); }) {}
+  ~Syncer() { stop(); }
+  Syncer(const Syncer &) = delete;
+  Syncer &operator=(const Syncer &) = delete;
+  // Ask for an fsync (one asked for and not yet started covers this one too). Returns the
+  // errno of a failed background fsync, else 0.
+  int request() {
+    std::lock_guard<std::mutex> lock(mu_);
+    want_ = true;
+    cv_.notify_one();
+    return err_;
+  }
+  // Let the fsync in progress end (no other starts) and join. Returns the errno of a failed
+  // background fsync, else 0. Never throws.
+  int stop() noexcept {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    return err_;
+  }
+
+ private:
+  void loop() noexcept {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return want_ || stopping_; });
+      if (stopping_) return;
+      want_ = false;
+      lock.unlock();
+      int rc = file_system().fsync(fd_);
+      int err = errno;
+      lock.lock();
+      if (rc != 0 && err_ == 0) err_ = err;
+    }
+  }
+  int fd_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool want_ = false;
+  bool stopping_ = false;
+  int err_ = 0;
+  std::thread thread_;  // last: started once every member above exists
+};
+
 // The file's stream state; a member so that it reaches OutputFile's private fields.
 struct OutputFile::State {
   struct Deflater {  // owns a zlib stream
@@ -187,6 +243,7 @@ struct OutputFile::State {
   std::unique_ptr<char[]> buf;
   size_t used = 0;
   std::string sha_hex;  // set by commit()
+  std::unique_ptr<Syncer> syncer;  // started once the file passes kSyncEvery bytes
 
   // Remove the file's traces, then throw io_error "<what> '<path>': <reason>".
   [[noreturn]] static void fail(OutputFile &f, const std::string &what, const std::string &reason) {
@@ -273,12 +330,12 @@ void OutputFile::write_disk(const char *p, size_t n) {
     p += done;
     n -= done;
   }
-  // Start the kernel's write-back of what is written so far, without waiting for it, so that
-  // the fsync that finish() needs (guarantee 5) has little left to do. Advisory: an error
-  // here is seen again, and reported, by that fsync.
-  if (disk_bytes_ - synced_from_ >= kWritebackBytes) {
-    ::sync_file_range(fd_, static_cast<off_t>(synced_from_), static_cast<off_t>(disk_bytes_ - synced_from_),
-                      SYNC_FILE_RANGE_WRITE);
+  // Flush what is written so far on the file's syncer thread, without waiting for it, so that
+  // the fsync that finish() needs (guarantee 5) has little left to do. A failed background
+  // fsync fails the file at the next write, or in finish().
+  if (disk_bytes_ - synced_from_ >= kSyncEvery) {
+    if (!state_->syncer) state_->syncer = std::make_unique<Syncer>(fd_);
+    if (int err = state_->syncer->request()) State::fail_errno(*this, "fsync", err);
     synced_from_ = disk_bytes_;
   }
 }
@@ -341,6 +398,11 @@ void OutputFile::finish() {
     State::deflate_all(*this, Z_FINISH);
   }
   State::flush(*this);
+  if (s.syncer) {
+    int err = s.syncer->stop();
+    s.syncer.reset();
+    if (err != 0) State::fail_errno(*this, "fsync", err);  // final: never retried
+  }
   if (fs.fsync(fd_) != 0) State::fail_errno(*this, "fsync", errno);  // final: never retried
   int rc = fs.close(fd_);
   int err = errno;
@@ -387,6 +449,7 @@ void OutputFile::publish() {
 void OutputFile::discard() noexcept {
   if (committed_) return;
   FileSystem &fs = file_system();
+  if (state_) state_->syncer.reset();  // its fsync ends before the descriptor closes
   if (fd_ >= 0) {
     fs.close(fd_);
     fd_ = -1;

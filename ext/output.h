@@ -93,6 +93,7 @@ class OutputFile {
 
  private:
   struct State;
+  class Syncer;
   OutputDir &dir_;
   std::string final_name_;
   std::string temp_name_;
@@ -100,7 +101,7 @@ class OutputFile {
   bool finished_ = false;
   bool committed_ = false;
   uint64_t disk_bytes_ = 0;
-  uint64_t synced_from_ = 0;  // write-back started for the bytes before this offset
+  uint64_t synced_from_ = 0;  // a background fsync was asked for after the bytes before this offset
   uint64_t input_bytes_ = 0;
   std::unique_ptr<State> state_;  // zlib stream, SHA-256 context, write buffer
   void write_disk(const char *p, size_t n);

@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "errors.h"
@@ -456,6 +458,72 @@ TEST_CASE("output: exact io_error messages", "[output]") {
   CHECK(message(Call::fsync, 2, EIO) == "fsync folder '" + t.path + "': Input/output error");
   CHECK(message(Call::open_dir, 1, EACCES) == "cannot open output folder '" + t.path + "': Permission denied");
   CHECK(message(Call::mkdir, 1, ENOSPC) == "cannot open output folder '" + t.path + "': No space left on device");
+}
+
+// Counts fsync calls; those made by another thread than the test's fail with err when err != 0.
+struct SyncWatchFs : FileSystem {
+  std::thread::id test_thread = std::this_thread::get_id();
+  std::atomic<int> calls{0};
+  std::atomic<int> from_other_threads{0};
+  int err = 0;
+  int fsync(int fd) override {
+    ++calls;
+    if (std::this_thread::get_id() != test_thread) {
+      ++from_other_threads;
+      if (err != 0) {
+        errno = err;
+        return -1;
+      }
+    }
+    return FileSystem::fsync(fd);
+  }
+};
+
+TEST_CASE("output: a large file is fsynced in the background while it is written", "[output]") {
+  TempDir t;
+  SyncWatchFs watch;
+  Installed use(&watch);
+  OutputDir d(t.path);
+  OutputFile f(d, "big.csv", "t", false);
+  std::string piece(size_t{1} << 20, 'x');
+  for (int i = 0; i < 40; ++i) f.write(piece);  // 40 MiB: background fsyncs asked for at 16 and 32
+  f.finish();
+  // At least one fsync ran on the syncer thread, then finish()'s own on this thread.
+  CHECK(watch.from_other_threads.load() >= 1);
+  CHECK(watch.calls.load() == watch.from_other_threads.load() + 1);
+  f.publish();
+  CHECK(read_file(t.path + "/big.csv").size() == size_t{40} << 20);
+
+  // A small file starts no syncer.
+  SyncWatchFs small;
+  set_file_system_for_testing(&small);
+  OutputFile g(d, "small.csv", "t", false);
+  g.write(std::string(size_t{3} << 20, 'y'));
+  g.commit();
+  CHECK(small.from_other_threads.load() == 0);
+  CHECK(small.calls.load() == 2);  // the file's, then the folder's
+}
+
+TEST_CASE("output: a failed background fsync fails the file and leaves nothing", "[output]") {
+  TempDir t;
+  const std::string temp = t.path + "/.orders-1.csv.abc.tmp";
+  SyncWatchFs watch;
+  watch.err = EIO;
+  Installed use(&watch);
+  std::string what = "(no error)";
+  try {
+    OutputDir d(t.path);
+    OutputFile f(d, "orders-1.csv", "abc", false);
+    std::string piece(size_t{1} << 20, 'x');
+    for (int i = 0; i < 40; ++i) f.write(piece);
+    f.commit();
+  } catch (const ExportError &e) {
+    CHECK(e.code() == Code::io_error);
+    what = e.what();
+  }
+  CHECK(watch.from_other_threads.load() >= 1);
+  CHECK(what == "fsync '" + temp + "': Input/output error");
+  CHECK(entries(t.path).empty());
 }
 
 TEST_CASE("output: every failing system call gives io_error and leaves no file", "[output][fault]") {
