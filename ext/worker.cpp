@@ -477,6 +477,8 @@ class RunExecutor {
   Chunks chunks_;                       // the rowid span's chunks when the run is read in parallel
   std::atomic<int64_t> main_rows_{0};   // rows this thread read in a parallel run
   std::vector<std::unique_ptr<ChunkReader>> readers_;
+  std::mutex readers_mu_;               // with readers_cv_: a reader's done is set under it
+  std::condition_variable readers_cv_;  // notified when an extra reader is done
   std::string out_dir_;                 // the folder this run writes to
   std::vector<std::string> published_;  // final names renamed into place (removed on failure)
   std::optional<WritePipeline> pipeline_;  // writes the current file on its own thread
@@ -600,7 +602,11 @@ void RunExecutor::run_reader(ChunkReader &cr, const Plan &plan, OutputFile *file
     pipeline_->cancel();  // wakes the other readers if they wait to submit
   }
   sqlite3_progress_handler(cr.db, 0, nullptr, nullptr);
-  cr.done.store(true);
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    cr.done.store(true);
+  }
+  readers_cv_.notify_all();
 }
 
 int RunExecutor::progress_callback(void *self) noexcept {
@@ -764,12 +770,17 @@ void RunExecutor::execute() noexcept {
       try {
         Stmt st(r, plan.range_sql);
         read_chunks(st, writer, plan, file, main_rows_, true);
-        for (auto &cr : readers_) {  // keep the lease while the others end their last chunk
-          while (!cr->done.load()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            heartbeat(false);
-            check_stop();
+        // Keep the lease while the others end their last chunk.
+        auto all_done = [&] {
+          return std::all_of(readers_.begin(), readers_.end(), [](const auto &cr) { return cr->done.load(); });
+        };
+        for (;;) {
+          {
+            std::unique_lock<std::mutex> lock(readers_mu_);
+            if (readers_cv_.wait_for(lock, std::chrono::milliseconds(100), all_done)) break;
           }
+          heartbeat(false);
+          check_stop();
         }
       } catch (const std::exception &) {
         // A reader's own failure explains the stop better than the interruption it caused here
