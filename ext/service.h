@@ -82,10 +82,8 @@ class Service {
 };
 
 // Open one of the extension's own connections to svc's database (no functions of the
-// extension are registered on it). readahead: read the main database file through the
-// read-ahead VFS (readahead.h) when svc's VFS is one of SQLite's unix VFSes; only for
-// connections that only read in long transactions (the workers' readers). Throws SqliteError.
-Connection open_internal(const Service &svc, bool read_only, bool readahead = false);
+// extension are registered on it). Throws SqliteError.
+Connection open_internal(const Service &svc, bool read_only);
 
 // Wake every worker of the process to look for work now (a run was requested or aborted).
 void wake_workers() noexcept;

@@ -43,7 +43,6 @@
 #include "errors.h"
 #include "output.h"
 #include "query.h"
-#include "readahead.h"
 #include "runs.h"
 #include "schema.h"
 #include "service.h"
@@ -71,19 +70,14 @@ thread_local bool t_opening_internal = false;
 
 }  // namespace
 
-Connection open_internal(const Service &svc, bool read_only, bool readahead) {
+Connection open_internal(const Service &svc, bool read_only) {
   t_opening_internal = true;
   struct Reset {
     ~Reset() { t_opening_internal = false; }
   } reset;
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
   std::string path = svc.db_path();
-  std::string vfs = svc.vfs_name();
-  if (readahead) {
-    std::string shim = readahead_vfs(vfs);
-    if (!shim.empty()) vfs = shim;
-  }
-  Connection c(path, flags, vfs.empty() ? nullptr : vfs.c_str());
+  Connection c(path, flags, svc.vfs_name().empty() ? nullptr : svc.vfs_name().c_str());
   return c;
 }
 
@@ -157,7 +151,7 @@ bool WorkerThread::wait_for(std::chrono::milliseconds d, uint64_t &seen_gen) {
 bool WorkerThread::open() {
   try {
     control_ = open_internal(svc_, false);
-    reader_ = open_internal(svc_, false, true);
+    reader_ = open_internal(svc_, false);
     sqlite3_busy_timeout(control_.get(), 100);
     sqlite3_busy_timeout(reader_.get(), 1000);
     exec(reader_.get(), "PRAGMA query_only = ON");
@@ -1215,7 +1209,7 @@ bool WorkerThread::claim_and_run() {
     if (want > 0 && run.attach.empty()) {
       try {
         while (static_cast<int>(extra_.size()) < want) {
-          extra_.push_back(open_internal(svc_, false, true));
+          extra_.push_back(open_internal(svc_, false));
           exec(extra_.back().get(), "PRAGMA query_only = ON");
         }
         for (int i = 0; i < want; ++i) {
