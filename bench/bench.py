@@ -373,7 +373,7 @@ class Bench:
         self.latency_normal = self.side("latency", "--calls", str(calls), "--baseline-calls", str(calls // 5),
                                         "--big-runs", big, "--synchronous", "NORMAL")
         seconds = 1.0 if a.smoke else 2.0
-        self.commit = self.side("commit-rate", "--seconds", str(seconds), "--rounds", "1" if a.smoke else "2",
+        self.commit = self.side("commit-rate", "--seconds", str(seconds), "--rounds", "1" if a.smoke else "5",
                                 "--big-runs", str(min(500, math.ceil((2 * seconds + 10.0) / self.export_s) + 1)))
 
     def side(self, what, *args):
@@ -500,10 +500,12 @@ class Bench:
                      f"without an export | {cr['rate_without']:.0f} commits/s |")
             L.append(f"| ... while an export runs in another process"
                      f"{'' if cr['export_ran_throughout'] else ' (the export did NOT run the whole time)'} | "
-                     f"{cr['rate_with']:.0f} commits/s = {cr['fraction'] * 100:.0f} % |")
+                     f"{cr['rate_with']:.0f} commits/s; median of the rounds' own ratios {cr['fraction'] * 100:.0f} % "
+                     f"(rounds: {', '.join(f'{f * 100:.0f}' for f in cr['fractions'])}) |")
             if cr.get("rate_with_shell") is not None:
                 L.append(f"| ... while `sqlite3 -csv` reads the table in another process (the alternative) | "
-                         f"{cr['rate_with_shell']:.0f} commits/s = {cr['fraction_shell'] * 100:.0f} % |")
+                         f"{cr['rate_with_shell']:.0f} commits/s; median ratio {cr['fraction_shell'] * 100:.0f} % "
+                         f"(rounds: {', '.join(f'{f * 100:.0f}' for f in cr['fractions_shell'])}) |")
         else:
             L.append("| WAL commit rate | error |")
         L.append("")

@@ -21,7 +21,10 @@ commit-rate: an application connection (plain Python sqlite3, no extension, WAL,
 default synchronous) commits single-row INSERTs into bench_app_events as fast as it can for
 SECONDS, alternately without and with a big export running in another process (a sqlite3
 shell), and, for comparison, while a `sqlite3 -csv` shell reads the whole table in a loop (the
-alternative). ROUNDS triples; the medians of the rates are reported.
+alternative). ROUNDS triples. The fractions are the medians of each round's own ratios (the
+round's rate with an export over the same round's rate without): this VM's baseline rate drifts
+by 2x from one minute to the next, so a ratio of medians taken from different rounds mixes that
+drift into the result. The medians of the rates are reported too.
 
 Must run under Debian's /usr/bin/python3, whose sqlite3 module can load extensions.
 """
@@ -238,6 +241,8 @@ def commit_rate(a):
         app.close()
     w, x = statistics.median(without), statistics.median(with_export)
     y = statistics.median(with_shell)
+    paired = [b / a for a, b in zip(without, with_export) if a]
+    paired_shell = [b / a for a, b in zip(without, with_shell) if a]
     return {
         "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(sync, str(sync)),
         "seconds": a.seconds,
@@ -245,10 +250,13 @@ def commit_rate(a):
         "rates_with": with_export,
         "rate_without": w,
         "rate_with": x,
-        "fraction": x / w if w else None,
+        "fraction": statistics.median(paired) if paired else None,
+        "fractions": paired,
+        "fraction_of_medians": x / w if w else None,
         "rates_with_shell": with_shell,
         "rate_with_shell": y,
-        "fraction_shell": y / w if w else None,
+        "fraction_shell": statistics.median(paired_shell) if paired_shell else None,
+        "fractions_shell": paired_shell,
         "export_ran_throughout": all(overlapped),
         "big_runs_queued": a.big_runs,
     }
