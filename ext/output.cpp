@@ -14,7 +14,9 @@
 //      SHA-256 runs over the bytes as they reach the disk. After every 16 MiB written, the
 //      file's syncer thread (started for files that reach that size) runs fsync while writing
 //      goes on, so the final fsync has little left to wait for; a failed background fsync fails
-//      the file (at the next write, or in finish()) with the same "fsync '<path>': ..." error.
+//      the file (when the next 16 MiB are written, or in finish()) with the same
+//      "fsync '<path>': ..." error. A syncer thread that cannot start is done without: the
+//      final fsync alone is enough.
 //   3. commit(): finish the gzip stream, flush, fsync, close, renameat to the final name (this
 //      replaces a file or symlink there without following it), fsync the folder.
 //   A failure at any step throws ExportError(io_error) with the message
@@ -45,6 +47,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -211,7 +214,7 @@ class OutputFile::Syncer {
       int rc = file_system().fsync(fd_);
       int err = errno;
       lock.lock();
-      if (rc != 0 && err_ == 0) err_ = err;
+      if (rc != 0 && err_ == 0) err_ = err != 0 ? err : EIO;
     }
   }
   int fd_;
@@ -244,6 +247,7 @@ struct OutputFile::State {
   size_t used = 0;
   std::string sha_hex;  // set by commit()
   std::unique_ptr<Syncer> syncer;  // started once the file passes kSyncEvery bytes
+  bool no_syncer = false;          // it could not be started
 
   // Remove the file's traces, then throw io_error "<what> '<path>': <reason>".
   [[noreturn]] static void fail(OutputFile &f, const std::string &what, const std::string &reason) {
@@ -332,11 +336,18 @@ void OutputFile::write_disk(const char *p, size_t n) {
   }
   // Flush what is written so far on the file's syncer thread, without waiting for it, so that
   // the fsync that finish() needs (guarantee 5) has little left to do. A failed background
-  // fsync fails the file at the next write, or in finish().
+  // fsync fails the file at the next request (16 MiB later), or in finish().
   if (disk_bytes_ - synced_from_ >= kSyncEvery) {
-    if (!state_->syncer) state_->syncer = std::make_unique<Syncer>(fd_);
-    if (int err = state_->syncer->request()) State::fail_errno(*this, "fsync", err);
     synced_from_ = disk_bytes_;
+    if (!state_->syncer && !state_->no_syncer) {
+      try {
+        state_->syncer = std::make_unique<Syncer>(fd_);
+      } catch (const std::system_error &) {
+        state_->no_syncer = true;  // no thread to be had: the final fsync does it all
+      }
+    }
+    if (state_->syncer)
+      if (int err = state_->syncer->request()) State::fail_errno(*this, "fsync", err);
   }
 }
 

@@ -476,9 +476,9 @@ class RunExecutor {
   std::atomic<bool> cancel_{false};     // tells the extra readers to stop
   Chunks chunks_;                       // the rowid span's chunks when the run is read in parallel
   std::atomic<int64_t> main_rows_{0};   // rows this thread read in a parallel run
-  std::vector<std::unique_ptr<ChunkReader>> readers_;
   std::mutex readers_mu_;               // with readers_cv_: a reader's done is set under it
   std::condition_variable readers_cv_;  // notified when an extra reader is done
+  std::vector<std::unique_ptr<ChunkReader>> readers_;  // after the two above: their threads use them
   std::string out_dir_;                 // the folder this run writes to
   std::vector<std::string> published_;  // final names renamed into place (removed on failure)
   std::optional<WritePipeline> pipeline_;  // writes the current file on its own thread

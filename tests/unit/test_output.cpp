@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -479,51 +480,71 @@ struct SyncWatchFs : FileSystem {
   }
 };
 
+// Wait (up to 10 s) until the syncer thread has called fsync at least n times.
+bool background_syncs(const SyncWatchFs &fs, int n) {
+  for (int i = 0; i < 1000 && fs.from_other_threads.load() < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return fs.from_other_threads.load() >= n;
+}
+
 TEST_CASE("output: a large file is fsynced in the background while it is written", "[output]") {
   TempDir t;
-  SyncWatchFs watch;
-  Installed use(&watch);
-  OutputDir d(t.path);
-  OutputFile f(d, "big.csv", "t", false);
-  std::string piece(size_t{1} << 20, 'x');
-  for (int i = 0; i < 40; ++i) f.write(piece);  // 40 MiB: background fsyncs asked for at 16 and 32
-  f.finish();
-  // At least one fsync ran on the syncer thread, then finish()'s own on this thread.
-  CHECK(watch.from_other_threads.load() >= 1);
-  CHECK(watch.calls.load() == watch.from_other_threads.load() + 1);
-  f.publish();
-  CHECK(read_file(t.path + "/big.csv").size() == size_t{40} << 20);
-
-  // A small file starts no syncer.
-  SyncWatchFs small;
-  set_file_system_for_testing(&small);
-  OutputFile g(d, "small.csv", "t", false);
-  g.write(std::string(size_t{3} << 20, 'y'));
-  g.commit();
-  CHECK(small.from_other_threads.load() == 0);
-  CHECK(small.calls.load() == 2);  // the file's, then the folder's
+  const std::string piece(size_t{1} << 20, 'x');
+  {
+    SyncWatchFs watch;
+    Installed use(&watch);
+    OutputDir d(t.path);
+    OutputFile f(d, "big.csv", "t", false);
+    for (int i = 0; i < 40; ++i) f.write(piece);  // 40 MiB: background fsyncs asked for at 16 and 32
+    REQUIRE(background_syncs(watch, 1));  // on the syncer thread, while the file is still open
+    f.finish();
+    CHECK(watch.calls.load() == watch.from_other_threads.load() + 1);  // then finish()'s own
+    f.publish();
+    CHECK(read_file(t.path + "/big.csv").size() == size_t{40} << 20);
+  }
+  {
+    SyncWatchFs small;
+    Installed use(&small);
+    OutputDir d(t.path);
+    OutputFile g(d, "small.csv", "t", false);
+    g.write(std::string(size_t{3} << 20, 'y'));
+    g.commit();
+    CHECK(small.from_other_threads.load() == 0);  // a small file starts no syncer
+    CHECK(small.calls.load() == 2);              // the file's fsync, then the folder's
+  }
 }
 
 TEST_CASE("output: a failed background fsync fails the file and leaves nothing", "[output]") {
   TempDir t;
   const std::string temp = t.path + "/.orders-1.csv.abc.tmp";
-  SyncWatchFs watch;
-  watch.err = EIO;
-  Installed use(&watch);
-  std::string what = "(no error)";
-  try {
-    OutputDir d(t.path);
-    OutputFile f(d, "orders-1.csv", "abc", false);
-    std::string piece(size_t{1} << 20, 'x');
-    for (int i = 0; i < 40; ++i) f.write(piece);
-    f.commit();
-  } catch (const ExportError &e) {
-    CHECK(e.code() == Code::io_error);
-    what = e.what();
+  const std::string piece(size_t{1} << 20, 'x');
+  // after_failure: MiB written once the failed background fsync has happened (one request at
+  // 16 MiB before it); 0 leaves the error to finish(), 16 reaches the next request.
+  for (int after_failure : {0, 16}) {
+    CAPTURE(after_failure);
+    SyncWatchFs watch;
+    watch.err = EIO;
+    std::string what = "(no error)";
+    bool in_commit = false;
+    {
+      Installed use(&watch);
+      try {
+        OutputDir d(t.path);
+        OutputFile f(d, "orders-1.csv", "abc", false);
+        for (int i = 0; i < 17; ++i) f.write(piece);
+        REQUIRE(background_syncs(watch, 1));
+        for (int i = 0; i < after_failure; ++i) f.write(piece);
+        in_commit = true;
+        f.commit();
+      } catch (const ExportError &e) {
+        CHECK(e.code() == Code::io_error);
+        what = e.what();
+      }
+    }
+    CHECK(in_commit == (after_failure == 0));  // which path reported it
+    CHECK(what == "fsync '" + temp + "': Input/output error");
+    CHECK(entries(t.path).empty());
   }
-  CHECK(watch.from_other_threads.load() >= 1);
-  CHECK(what == "fsync '" + temp + "': Input/output error");
-  CHECK(entries(t.path).empty());
 }
 
 TEST_CASE("output: every failing system call gives io_error and leaves no file", "[output][fault]") {
