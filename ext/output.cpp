@@ -24,9 +24,10 @@
 //   e.g. "write '/data/app.db-exports/.orders-1.csv.Ab3.tmp': No space left on device", and
 //   removes the temporary file first, so a failed file leaves nothing behind. An fsync error
 //   is final (never retried: the kernel may already have dropped the data). A failure of the
-//   folder's fsync after the rename also removes the final file: its name may not be durable
-//   and the run that made it is failing. If the unlink itself fails, the leftover is a
-//   ".<final>.<tag>.tmp" that OutputDir::remove_temporaries() clears later.
+//   folder's fsync after the rename also removes the final file (its name may not be durable
+//   and the run that made it is failing), unless publish(false) leaves that to the caller: the
+//   worker first checks that the name is still its own. If the unlink itself fails, the
+//   leftover is a ".<final>.<tag>.tmp" that OutputDir::remove_temporaries() clears later.
 //   An OutputFile that is destroyed without commit() removes its temporary file.
 //
 // Testing: every call that can fail goes through FileSystem, which tests replace to make the
@@ -439,7 +440,7 @@ void OutputFile::finish() {
   finished_ = true;
 }
 
-void OutputFile::publish() {
+void OutputFile::publish(bool remove_on_failure) {
   if (committed_ || !finished_ || !state_ || !state_->temp_exists)
     throw ExportError(Code::internal, "publish '" + dir_.full_path(temp_name_) + "': the file is not finished");
   FileSystem &fs = file_system();
@@ -451,7 +452,8 @@ void OutputFile::publish() {
   state_->temp_exists = false;
   if (fs.fsync(dir_.fd()) != 0) {
     int err = errno;
-    fs.unlinkat(dir_.fd(), final_name_.c_str());  // its name may not be durable: the run fails without it
+    // Its name may not be durable: the run fails without it (the caller removes it otherwise).
+    if (remove_on_failure) fs.unlinkat(dir_.fd(), final_name_.c_str());
     State::fail(*this, "fsync folder '" + dir_.path() + "'", error_text(err));
   }
   committed_ = true;

@@ -82,7 +82,9 @@ class OutputFile {
   // holds no descriptor. sha256_hex() and size_bytes() are final. Throws ExportError(io_error).
   void finish();
   // Rename the finished file to its final name, fsync the folder. Throws ExportError(io_error).
-  void publish();
+  // When the folder's fsync fails, the final file is removed, unless !remove_on_failure: then
+  // the caller removes it (it may have to check first that the name is still its own).
+  void publish(bool remove_on_failure = true);
   // Remove the temporary file (and nothing else). Never throws.
   void discard() noexcept;
 

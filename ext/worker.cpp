@@ -486,6 +486,7 @@ class RunExecutor {
   std::vector<std::string> unremoved_;   // final files whose removal failed: their records stay
   void forget_files();
   void forget_aborted_files() noexcept;
+  void remove_published(OutputDir &dir) noexcept;
 };
 
 int RunExecutor::reader_progress(void *self) noexcept {
@@ -859,11 +860,7 @@ void RunExecutor::execute() noexcept {
     pipeline_.reset();  // joins its thread before the files go
     for (auto &f : files) f->discard();
     files.clear();
-    if (dir)
-      // After a takeover the same names may already be the new owner's files: leave them.
-      if (stop_ != Stop::lost)
-        for (const auto &name : published_)
-          if (!dir->remove_file(name)) unremoved_.push_back(dir->full_path(name));
+    if (dir) remove_published(*dir);
     sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
     if (stop_ == Stop::none && w_.stop_.load()) stop_ = Stop::shutdown;
     if (stop_ == Stop::shutdown) {
@@ -982,7 +979,7 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
   recorded_ = true;
   for (auto &f : files) {
     published_.push_back(f->final_name());
-    f->publish();
+    f->publish(false);  // on failure the name is removed by remove_published(), if still ours
   }
   std::optional<Transaction> tx;
   begin(tx);
@@ -1071,6 +1068,40 @@ void RunExecutor::forget_files() {
     del.bind(1, id);
     del.exec();
   }
+}
+
+// The run is failing, stopping or aborted after some of its files were renamed into place:
+// remove them, unless another attempt owns the run now (after a takeover, say past a disk that
+// stalled for longer than the lease, the same names may already be the new owner's files).
+// The check and the removal hold the write lock; a new owner claims the run (a new
+// lease_token) and records its files under that lock before it renames anything into place,
+// so a name seen as ours under the lock is ours. A run that no longer exists has no other
+// owner. If the lock cannot be had, the files stay with their records, for the sweep.
+void RunExecutor::remove_published(OutputDir &dir) noexcept {
+  if (published_.empty() || stop_ == Stop::lost) return;
+  sqlite3 *c = w_.control_.get();
+  auto deadline = Clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    try {
+      Transaction tx(c, true);
+      Stmt q(c, "SELECT lease_token FROM main._export_runs WHERE id = ?1");
+      q.bind(1, run_.id);
+      bool mine = !q.step() || q.int64(0) == run_.token;
+      q.reset();
+      if (mine) {
+        for (const auto &name : published_)
+          if (!dir.remove_file(name)) unremoved_.push_back(dir.full_path(name));
+      } else {
+        stop_ = Stop::lost;  // neither fail nor requeue a run that is not ours
+      }
+      tx.commit();
+      return;
+    } catch (const std::exception &) {
+      if (Clock::now() > deadline || w_.stop_.load()) break;  // a shutdown tries once
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  for (const auto &name : published_) unremoved_.push_back(dir.full_path(name));
 }
 
 // After an abort: the files are removed from disk; delete their records if the run is still

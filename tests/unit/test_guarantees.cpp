@@ -5,11 +5,17 @@
 // Built into the TSan and ASan suites like every unit test.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <set>
+#include <thread>
 
+#include "output.h"
 #include "testdb.h"
 
 using testdb::Db;
@@ -39,7 +45,73 @@ struct SlowRows {  // makes the worker sleep after each row, for the connections
   ~SlowRows() { unsetenv("SQLITE_EXPORT_TEST_ROW_DELAY_US"); }
 };
 
+// At the output folder's fsync that follows the first rename into place, plays another worker
+// that took the run over while this one stalled: it bumps the run's lease_token (as a claim
+// does) and puts its own file at the same name; then the fsync fails.
+class TakeoverAtPublish : public sqlexport::FileSystem {
+ public:
+  explicit TakeoverAtPublish(std::string db) : db_(std::move(db)) {}
+  int renameat(int dirfd, const char *from, const char *to) override {
+    int rc = FileSystem::renameat(dirfd, from, to);
+    if (rc == 0 && name_.empty()) name_ = to;
+    return rc;
+  }
+  int fsync(int fd) override {
+    if (name_.empty() || fired_.load()) return FileSystem::fsync(fd);
+    sqlite3 *db = nullptr;
+    bool ok = sqlite3_open(db_.c_str(), &db) == SQLITE_OK;
+    ok = ok && sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+         sqlite3_exec(db, "UPDATE _export_runs SET lease_token = lease_token + 1 WHERE status = 'RUNNING'", nullptr,
+                      nullptr, nullptr) == SQLITE_OK &&
+         sqlite3_changes(db) == 1;
+    sqlite3_close(db);
+    int out = ::openat(fd, name_.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    ok = ok && out >= 0 && ::write(out, kTheirs, sizeof kTheirs - 1) == static_cast<ssize_t>(sizeof kTheirs - 1);
+    if (out >= 0) ::close(out);
+    took_over_.store(ok);
+    fired_.store(true);
+    errno = EIO;
+    return -1;
+  }
+  static constexpr char kTheirs[] = "the new owner's file\n";
+  std::atomic<bool> fired_{false};
+  std::atomic<bool> took_over_{false};
+
+ private:
+  std::string db_;
+  std::string name_;  // the first name renamed into place
+};
+
 }  // namespace
+
+TEST_CASE("a failing worker leaves alone the files of the worker that took its run over", "[guarantee][takeover]") {
+  // The run's worker fails after renaming its file into place, but another worker owns the run
+  // by then (its lease ran out while the disk stalled): the name is the new owner's file now.
+  // The failing worker must neither remove it nor mark the run FAILED.
+  Folder f;
+  {
+    Db d(f / "a.db");
+    testdb::make_big(d, 100);
+    d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
+    d.exec("SELECT export_config('workers', 0)");
+  }
+  TakeoverAtPublish fs(f / "a.db");
+  sqlexport::set_file_system_for_testing(&fs);
+  {
+    Db d(f / "a.db");
+    std::string id = d.text("SELECT export_run('t', '[]')");
+    REQUIRE(eventually([&] { return fs.fired_.load(); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the worker handles the failure
+  }  // closing joins the worker
+  sqlexport::set_file_system_for_testing(nullptr);
+  REQUIRE(fs.took_over_.load());
+  std::ifstream in(f / "a.db-exports/t-1.csv", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(bytes == TakeoverAtPublish::kTheirs);
+  Db plain(f / "a.db", false);
+  CHECK(plain.text("SELECT status FROM _export_runs") == "RUNNING");  // the new owner's to finish
+  CHECK(plain.integer("SELECT count(*) FROM _export_files") == 1);     // nor forgets its records
+}
 
 TEST_CASE("export_run returns at once and the worker writes the file", "[guarantee][async]") {
   Folder f;
