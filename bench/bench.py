@@ -495,7 +495,7 @@ class Bench:
             L.append(f"| RSS growth from {lo:,} to {hi:,} rows | "
                      f"{(self.rss[hi] - self.rss[lo]) / self.rss[lo] * 100:+.1f} % |")
         cr = self.commit
-        if cr:
+        if cr and cr["fraction"] is not None and cr["fraction_shell"] is not None:
             L.append(f"| WAL commit rate of the application (single-row INSERTs, synchronous={cr['synchronous']}) "
                      f"without an export | {cr['rate_without']:.0f} commits/s |")
             L.append(f"| ... while an export runs in another process"
@@ -507,7 +507,7 @@ class Bench:
                          f"{cr['rate_with_shell']:.0f} commits/s; median ratio {cr['fraction_shell'] * 100:.0f} % "
                          f"(rounds: {', '.join(f'{f * 100:.0f}' for f in cr['fractions_shell'])}) |")
         else:
-            L.append("| WAL commit rate | error |")
+            L.append("| WAL commit rate | not measured (an error, or no commit in a round without an export) |")
         L.append("")
         L.append("## Targets of issue 7 (informational: the benchmark never fails on timing)")
         L.append("")

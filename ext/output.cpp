@@ -15,8 +15,7 @@
 //      file's syncer thread (started for files that reach that size) runs fsync while writing
 //      goes on, so the final fsync has little left to wait for; a failed background fsync fails
 //      the file (when the next 16 MiB are written, or in finish()) with the same
-//      "fsync '<path>': ..." error. A syncer thread that cannot start is done without: the
-//      final fsync alone is enough.
+//      "fsync '<path>': ..." error.
 //   3. commit(): finish the gzip stream, flush, fsync, close, renameat to the final name (this
 //      replaces a file or symlink there without following it), fsync the folder.
 //   A failure at any step throws ExportError(io_error) with the message
@@ -48,7 +47,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -248,7 +246,6 @@ struct OutputFile::State {
   size_t used = 0;
   std::string sha_hex;  // set by commit()
   std::unique_ptr<Syncer> syncer;  // started once the file passes kSyncEvery bytes
-  bool no_syncer = false;          // it could not be started
 
   // Remove the file's traces, then throw io_error "<what> '<path>': <reason>".
   [[noreturn]] static void fail(OutputFile &f, const std::string &what, const std::string &reason) {
@@ -340,15 +337,8 @@ void OutputFile::write_disk(const char *p, size_t n) {
   // fsync fails the file at the next request (16 MiB later), or in finish().
   if (disk_bytes_ - synced_from_ >= kSyncEvery) {
     synced_from_ = disk_bytes_;
-    if (!state_->syncer && !state_->no_syncer) {
-      try {
-        state_->syncer = std::make_unique<Syncer>(fd_);
-      } catch (const std::system_error &) {
-        state_->no_syncer = true;  // no thread to be had: the final fsync does it all
-      }
-    }
-    if (state_->syncer)
-      if (int err = state_->syncer->request()) State::fail_errno(*this, "fsync", err);
+    if (!state_->syncer) state_->syncer = std::make_unique<Syncer>(fd_);
+    if (int err = state_->syncer->request()) State::fail_errno(*this, "fsync", err);
   }
 }
 
