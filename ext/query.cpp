@@ -6,8 +6,6 @@
 // primary key), else every column of a view or SELECT source: output order is deterministic.
 #include "query.h"
 
-#include <charconv>
-#include <cmath>
 #include <map>
 
 #include <fmt/format.h>
@@ -17,6 +15,7 @@
 #include "errors.h"
 #include "schema.h"
 #include "util.h"
+#include "writer.h"
 
 namespace sqlexport {
 
@@ -102,12 +101,8 @@ std::string value_name(sqlite3_stmt *st, int col, json &value) {
     case SQLITE_FLOAT: {
       double d = sqlite3_column_double(st, col);
       value = d;
-      if (std::isinf(d)) return d > 0 ? "1e999" : "-1e999";
-      char buf[40];
-      char *end = std::to_chars(buf, buf + sizeof buf, d).ptr;
-      std::string t(buf, end);
-      if (t.find_first_of(".e") == std::string::npos) t += ".0";
-      return t;
+      char buf[kRealTextMax];
+      return std::string(buf, format_real(d, buf));  // the text the writer writes
     }
     default: {
       const unsigned char *t = sqlite3_column_text(st, col);

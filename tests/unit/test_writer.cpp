@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <random>
 #include <sstream>
 #include <string>
@@ -147,6 +148,52 @@ TEST_CASE("writer: random doubles read back with identical bits", "[writer]") {
     REQUIRE(bits(parsed["x"].get<double>()) == bits(v));
   }
   sqlite3_finalize(stmt);
+}
+
+// format_real lays Dragonbox's digits out itself; it must give std::to_chars' text exactly.
+TEST_CASE("writer: format_real writes what std::to_chars writes, for millions of doubles", "[writer]") {
+  char got[kRealTextMax], want[kRealTextMax];
+  size_t checked = 0;
+  auto same = [&](double v) {
+    size_t g = format_real(v, got), w = format_real_reference(v, want);
+    ++checked;
+    if (g == w && std::memcmp(got, want, g) == 0) return;
+    FAIL_CHECK("value " << std::string(want, w) << " (bits " << bits(v) << ") written as " << std::string(got, g));
+  };
+  // Around every power of ten (where fixed and scientific swap, and digit counts change).
+  for (int k = -325; k <= 308; ++k) {
+    double p = std::pow(10.0, k);
+    double lo = p, hi = p;
+    for (int i = 0; i < 40; ++i) {
+      same(lo);
+      same(-hi);
+      same(hi);
+      lo = std::nextafter(lo, 0.0);
+      hi = std::nextafter(hi, INFINITY);
+    }
+    for (int m = 1; m <= 99; ++m) same(m * p);
+  }
+  // Integers and decimal fractions such as prices; integral values up to and past 2^53.
+  std::mt19937_64 rng(20261126);
+  for (int i = 0; i < 300000; ++i) {
+    uint64_t k = rng() >> (rng() % 64);
+    same(static_cast<double>(k));
+    same(static_cast<double>(k) / std::pow(10.0, static_cast<int>(rng() % 23)));
+    same(static_cast<double>(k) * std::pow(10.0, static_cast<int>(rng() % 8)));
+  }
+  for (uint64_t k = (uint64_t{1} << 53) - 2000; k <= (uint64_t{1} << 53) + 2000; ++k) same(static_cast<double>(k));
+  // The benchmark's REALs, subnormals, the extremes, then random bit patterns.
+  for (int i = 1; i <= 200000; ++i) same(i % 333 == 0 ? -(i * 1e15) / 3.0 : (i * 1.37) / 7.0);
+  for (double v : std::initializer_list<double>{5e-324, 2.2250738585072009e-308, 2.2250738585072014e-308, 1.7976931348623157e308, 0.0, -0.0, INFINITY,
+                   -INFINITY})
+    same(v);
+  for (int i = 0; i < 2000000; ++i) {
+    uint64_t b = rng();
+    double v;
+    std::memcpy(&v, &b, sizeof v);
+    if (!std::isnan(v)) same(v);
+  }
+  CHECK(checked > 3000000);
 }
 
 TEST_CASE("writer: NaN is written as NULL", "[writer]") {
