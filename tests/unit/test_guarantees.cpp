@@ -82,6 +82,87 @@ class TakeoverAtPublish : public sqlexport::FileSystem {
   std::string name_;  // the first name renamed into place
 };
 
+// At the output folder's fsync that follows the first rename into place, another connection
+// takes the write lock and keeps it for hold_ms (in a thread of its own); then the fsync fails.
+class LockedAtPublish : public sqlexport::FileSystem {
+ public:
+  LockedAtPublish(std::string db, int hold_ms) : db_(std::move(db)), hold_ms_(hold_ms) {}
+  ~LockedAtPublish() override {
+    if (holder_.joinable()) holder_.join();
+  }
+  int renameat(int dirfd, const char *from, const char *to) override {
+    int rc = FileSystem::renameat(dirfd, from, to);
+    if (rc == 0) renamed_.store(true);
+    return rc;
+  }
+  int fsync(int fd) override {
+    if (!renamed_.load() || fired_.load()) return FileSystem::fsync(fd);
+    fired_.store(true);
+    holder_ = std::thread([this] {
+      sqlite3 *db = nullptr;
+      bool ok = sqlite3_open(db_.c_str(), &db) == SQLITE_OK && sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+                sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+      locked_.store(ok);
+      held_.store(true);
+      if (ok) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms_));
+        sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      }
+      sqlite3_close(db);
+    });
+    while (!held_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    errno = EIO;
+    return -1;
+  }
+  std::atomic<bool> fired_{false};
+  std::atomic<bool> locked_{false};
+
+ private:
+  std::string db_;
+  int hold_ms_;
+  std::atomic<bool> renamed_{false};
+  std::atomic<bool> held_{false};
+  std::thread holder_;
+};
+
+// The first fsync (the file's own, before finishing the run) takes stall_ms; at the first
+// rename into place, notes how long the run's lease still has to go (ms; negative: expired).
+class StallThenWatchLease : public sqlexport::FileSystem {
+ public:
+  StallThenWatchLease(std::string db, int stall_ms) : db_(std::move(db)), stall_ms_(stall_ms) {}
+  int fsync(int fd) override {
+    if (!stalled_.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms_));
+    return FileSystem::fsync(fd);
+  }
+  int renameat(int dirfd, const char *from, const char *to) override {
+    if (!watched_.exchange(true)) {
+      sqlite3 *db = nullptr;
+      sqlite3_stmt *q = nullptr;
+      if (sqlite3_open(db_.c_str(), &db) == SQLITE_OK &&
+          sqlite3_prepare_v2(db, "SELECT lease_until FROM _export_runs WHERE status = 'RUNNING'", -1, &q, nullptr) ==
+              SQLITE_OK &&
+          sqlite3_step(q) == SQLITE_ROW) {
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        lease_left_ms_.store(sqlite3_column_int64(q, 0) - now);
+        seen_.store(true);
+      }
+      sqlite3_finalize(q);
+      sqlite3_close(db);
+    }
+    return FileSystem::renameat(dirfd, from, to);
+  }
+  std::atomic<bool> seen_{false};
+  std::atomic<long long> lease_left_ms_{0};
+
+ private:
+  std::string db_;
+  int stall_ms_;
+  std::atomic<bool> stalled_{false};
+  std::atomic<bool> watched_{false};
+};
+
 }  // namespace
 
 TEST_CASE("a failing worker leaves alone the files of the worker that took its run over", "[guarantee][takeover]") {
@@ -111,6 +192,62 @@ TEST_CASE("a failing worker leaves alone the files of the worker that took its r
   Db plain(f / "a.db", false);
   CHECK(plain.text("SELECT status FROM _export_runs") == "RUNNING");  // the new owner's to finish
   CHECK(plain.integer("SELECT count(*) FROM _export_files") == 1);     // nor forgets its records
+}
+
+TEST_CASE("a failing worker that cannot check its ownership keeps its published files recorded", "[guarantee][takeover]") {
+  // The run's worker renamed its file into place, then the folder's fsync failed; it may remove
+  // the file only after checking, under the write lock, that the run is still its own. Another
+  // connection holds that lock for longer than the check waits (2 s): the file must stay, and so
+  // must its record (the run's failure is recorded once the lock is free), so that the sweep or
+  // a later attempt finds it. Forgetting the record would leave a file nothing knows about.
+  Folder f;
+  {
+    Db d(f / "a.db");
+    testdb::make_big(d, 100);
+    d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
+    d.exec("SELECT export_config('workers', 0)");
+  }
+  LockedAtPublish fs(f / "a.db", 3000);
+  sqlexport::set_file_system_for_testing(&fs);
+  {
+    Db d(f / "a.db");
+    std::string id = d.text("SELECT export_run('t', '[]')");
+    REQUIRE(eventually([&] { return fs.fired_.load(); }));
+    CHECK(d.text("SELECT export_wait('" + id + "', 20000)") == "FAILED");
+  }  // closing joins the worker
+  sqlexport::set_file_system_for_testing(nullptr);
+  REQUIRE(fs.locked_.load());
+  CHECK(count_lines(f / "a.db-exports/t-1.csv") == 101);
+  Db plain(f / "a.db", false);
+  CHECK(plain.text("SELECT failure_reason FROM _export_runs").find("fsync") != std::string::npos);
+  CHECK(plain.text("SELECT group_concat(path) FROM _export_files").find("t-1.csv") != std::string::npos);
+}
+
+TEST_CASE("finishing renews the lease before it renames files into place", "[guarantee][takeover]") {
+  // The file's fsync stalls for longer than the lease (1 s here): without a renewal in the
+  // transaction that records the files, the renames would happen under an expired lease, and
+  // another worker could rescue the run and publish the same names meanwhile.
+  Folder f;
+  {
+    Db d(f / "a.db");
+    testdb::make_big(d, 100);
+    d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
+    d.exec("SELECT export_config('workers', 0)");
+  }
+  StallThenWatchLease fs(f / "a.db", 1500);
+  sqlexport::set_file_system_for_testing(&fs);
+  std::string status;
+  {
+    Db d(f / "a.db");
+    d.exec("SELECT export_config('lease_ms', 1000)");
+    std::string id = d.text("SELECT export_run('t', '[]')");
+    status = d.text("SELECT export_wait('" + id + "', 20000)");
+  }
+  sqlexport::set_file_system_for_testing(nullptr);
+  CHECK(status == "COMPLETE");
+  REQUIRE(fs.seen_.load());
+  CAPTURE(fs.lease_left_ms_.load());
+  CHECK(fs.lease_left_ms_.load() > 500);  // renewed to about 1000 ms just before the renames
 }
 
 TEST_CASE("export_run returns at once and the worker writes the file", "[guarantee][async]") {
