@@ -11,7 +11,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -161,6 +163,59 @@ class StallThenWatchLease : public sqlexport::FileSystem {
   int stall_ms_;
   std::atomic<bool> stalled_{false};
   std::atomic<bool> watched_{false};
+};
+
+// A VFS named "write-lock-watch": the default VFS, except that it counts how often a
+// connection takes the WAL write lock of a main database file (SQLite's exclusive lock on
+// shared-memory slot 0). The worker's connections open their files through the VFS of the
+// application's connection, so they are counted too.
+struct WriteLockWatch {
+  static inline std::atomic<int> taken{0};
+  static inline sqlite3_vfs *base = nullptr;
+  static inline const sqlite3_io_methods *base_methods = nullptr;
+  static inline sqlite3_io_methods methods{};
+  static inline sqlite3_vfs vfs{};
+  static inline std::atomic<int> unwatched{0};  // main database files with another method table
+
+  static int shm_lock(sqlite3_file *f, int offset, int n, int flags) {
+    if (offset == 0 && (flags & SQLITE_SHM_LOCK) && (flags & SQLITE_SHM_EXCLUSIVE)) taken.fetch_add(1);
+    return base_methods->xShmLock(f, offset, n, flags);
+  }
+  static int open(sqlite3_vfs *, const char *name, sqlite3_file *f, int flags, int *out_flags) {
+    int rc = base->xOpen(base, name, f, flags, out_flags);
+    if (rc == SQLITE_OK && (flags & SQLITE_OPEN_MAIN_DB) && f->pMethods) {
+      if (f->pMethods == base_methods) f->pMethods = &methods;
+      else unwatched.fetch_add(1);
+    }
+    return rc;
+  }
+  // Registers the VFS once (never unregistered: connections of other tests may still use it).
+  static void install() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+      base = sqlite3_vfs_find(nullptr);
+      // The base's method table for main database files: that of a file it opens.
+      sqlite3_file *probe = static_cast<sqlite3_file *>(sqlite3_malloc(base->szOsFile));
+      std::memset(probe, 0, static_cast<size_t>(base->szOsFile));
+      Folder tmp;
+      std::string path = tmp / "probe.db";
+      int out = 0;
+      if (base->xOpen(base, path.c_str(), probe, SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      &out) == SQLITE_OK &&
+          probe->pMethods && probe->pMethods->iVersion >= 2) {
+        base_methods = probe->pMethods;
+        methods = *base_methods;
+        methods.xShmLock = shm_lock;
+      }
+      if (probe->pMethods) probe->pMethods->xClose(probe);
+      sqlite3_free(probe);
+      vfs = *base;
+      vfs.zName = "write-lock-watch";
+      vfs.xOpen = open;
+      vfs.pNext = nullptr;
+      sqlite3_vfs_register(&vfs, 0);
+    });
+  }
 };
 
 }  // namespace
@@ -413,4 +468,43 @@ TEST_CASE("a plain :memory: database is refused; a shared memdb works", "[guaran
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     CHECK(all == "a\n42\n");
   }
+}
+
+TEST_CASE("an idle worker never takes the write lock; its sweep takes it only when there is work", "[guarantee][idle]") {
+  // An application without a busy timeout must never meet the lock of a worker that has
+  // nothing to do: the worker looks for work and for leftovers (its sweep, 1 s after it starts,
+  // then every 30 s) with reads, and writes only when it finds some.
+  WriteLockWatch::install();
+  REQUIRE(WriteLockWatch::base_methods != nullptr);
+  Folder f;
+  const std::string uri = "file:" + (f / "a.db") + "?vfs=write-lock-watch";
+  {
+    Db d(uri);
+    testdb::make_big(d, 100);
+    d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
+    std::string id = d.text("SELECT export_run('t', '[]')");
+    REQUIRE(d.text("SELECT export_wait('" + id + "')") == "COMPLETE");
+  }
+  // The first read of a database that every connection had closed rebuilds SQLite's WAL index
+  // under the write lock, whichever connection reads first: the application reads before the
+  // count starts.
+  {
+    Db d(uri);  // a new worker: its first sweep comes after 1 s, and finds nothing to do
+    d.text("SELECT count(*) FROM big");
+    WriteLockWatch::taken.store(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    CHECK(WriteLockWatch::taken.load() == 0);
+  }
+  {
+    Db plain(f / "a.db", false);
+    plain.exec("UPDATE _export_runs SET expires_at = '2000-01-01T00:00:00.000Z'");
+  }
+  {
+    Db d(uri);  // the same, with an expired run to purge: the sweep takes the lock (and is seen)
+    d.text("SELECT count(*) FROM big");
+    WriteLockWatch::taken.store(0);
+    CHECK(eventually([&] { return d.text("SELECT status FROM export_runs") == "EXPIRED"; }));
+    CHECK(WriteLockWatch::taken.load() > 0);
+  }
+  CHECK(WriteLockWatch::unwatched.load() == 0);
 }
