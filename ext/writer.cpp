@@ -133,6 +133,7 @@ size_t format_real(double v, char *buf) noexcept {
   // Copies below move a fixed kCopy bytes (more than the at most 17 digits), which compiles to
   // a few moves instead of a call; the bytes past the text are scratch (kRealTextMax has room).
   constexpr size_t kCopy = 20;
+  static_assert(kRealTextMax >= 2 + 16 + kCopy, "the furthest copy starts after a sign, 16 digits and a '.'");
   char digits[2 * kCopy] = {};
   char *dend = digits + kCopy;
   const char *d = digits_ending_at(dend, sig);

@@ -13,7 +13,7 @@ namespace sqlexport {
 
 // The text every format writes for a REAL (see writer.cpp): the shortest that reads back to the
 // same double, ".0" appended when it would read as an integer, "1e999"/"-1e999" for infinities.
-// Writes at most kRealTextMax bytes to buf (the text is at most 26 of them; the rest is
+// Writes at most kRealTextMax bytes to buf (the text is at most 25 of them; the rest is
 // scratch); returns the length of the text, or 0 for NaN.
 constexpr size_t kRealTextMax = 48;
 size_t format_real(double v, char *buf) noexcept;

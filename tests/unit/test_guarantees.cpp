@@ -128,13 +128,20 @@ class LockedAtPublish : public sqlexport::FileSystem {
 };
 
 // The first fsync (the file's own, before finishing the run) takes stall_ms; at the first
-// rename into place, notes how long the run's lease still has to go (ms; negative: expired).
+// rename into place, notes the run's lease_until.
 class StallThenWatchLease : public sqlexport::FileSystem {
  public:
   StallThenWatchLease(std::string db, int stall_ms) : db_(std::move(db)), stall_ms_(stall_ms) {}
   int fsync(int fd) override {
-    if (!stalled_.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms_));
+    if (!stalled_.exchange(true)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms_));
+      stall_end_ms_.store(epoch_ms());
+    }
     return FileSystem::fsync(fd);
+  }
+  static long long epoch_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
   int renameat(int dirfd, const char *from, const char *to) override {
     if (!watched_.exchange(true)) {
@@ -144,10 +151,7 @@ class StallThenWatchLease : public sqlexport::FileSystem {
           sqlite3_prepare_v2(db, "SELECT lease_until FROM _export_runs WHERE status = 'RUNNING'", -1, &q, nullptr) ==
               SQLITE_OK &&
           sqlite3_step(q) == SQLITE_ROW) {
-        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-        lease_left_ms_.store(sqlite3_column_int64(q, 0) - now);
+        lease_until_ms_.store(sqlite3_column_int64(q, 0));
         seen_.store(true);
       }
       sqlite3_finalize(q);
@@ -156,7 +160,8 @@ class StallThenWatchLease : public sqlexport::FileSystem {
     return FileSystem::renameat(dirfd, from, to);
   }
   std::atomic<bool> seen_{false};
-  std::atomic<long long> lease_left_ms_{0};
+  std::atomic<long long> lease_until_ms_{0};  // the run's lease_until at the first rename
+  std::atomic<long long> stall_end_ms_{0};    // when the stalled fsync returned
 
  private:
   std::string db_;
@@ -307,8 +312,10 @@ TEST_CASE("finishing renews the lease before it renames files into place", "[gua
   sqlexport::set_file_system_for_testing(nullptr);
   CHECK(status == "COMPLETE");
   REQUIRE(fs.seen_.load());
-  CAPTURE(fs.lease_left_ms_.load());
-  CHECK(fs.lease_left_ms_.load() > 500);  // renewed to about 1000 ms just before the renames
+  CAPTURE(fs.lease_until_ms_.load() - fs.stall_end_ms_.load());
+  // Renewed after the stall (to about 1 s after it); without the renewal the lease would end
+  // about 1 s after the last heartbeat, which came before the 1.5 s stall.
+  CHECK(fs.lease_until_ms_.load() > fs.stall_end_ms_.load());
 }
 
 TEST_CASE("export_run returns at once and the worker writes the file", "[guarantee][async]") {
@@ -472,8 +479,8 @@ TEST_CASE("a plain :memory: database is refused; a shared memdb works", "[guaran
 
 TEST_CASE("an idle worker never takes the write lock; its sweep takes it only when there is work", "[guarantee][idle]") {
   // An application without a busy timeout must never meet the lock of a worker that has
-  // nothing to do: the worker looks for work and for leftovers (its sweep, 1 s after it starts,
-  // then every 30 s) with reads, and writes only when it finds some.
+  // nothing to do: the worker looks for work and for leftovers (its sweep, about a second after
+  // it starts, then every 30 s) with reads, and writes only when it finds some.
   WriteLockWatch::install();
   REQUIRE(WriteLockWatch::base_methods != nullptr);
   Folder f;
@@ -488,11 +495,16 @@ TEST_CASE("an idle worker never takes the write lock; its sweep takes it only wh
   // The first read of a database that every connection had closed rebuilds SQLite's WAL index
   // under the write lock, whichever connection reads first: the application reads before the
   // count starts.
+  // A temporary file of no live attempt: the sweep removes it (with no write lock), which
+  // shows that the sweep ran while the locks were counted.
+  const std::string leftover = f / "a.db-exports/.t-9.csv.gone-1.tmp";
+  std::ofstream(leftover) << "left over\n";
   {
-    Db d(uri);  // a new worker: its first sweep comes after 1 s, and finds nothing to do
+    Db d(uri);  // a new worker: its first sweep comes about a second later, with nothing to write
     d.text("SELECT count(*) FROM big");
     WriteLockWatch::taken.store(0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    CHECK(eventually([&] { return access(leftover.c_str(), F_OK) != 0; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the rest of the idle loop
     CHECK(WriteLockWatch::taken.load() == 0);
   }
   {

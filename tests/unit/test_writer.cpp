@@ -173,6 +173,15 @@ TEST_CASE("writer: format_real writes what std::to_chars writes, for millions of
     }
     for (int m = 1; m <= 99; ++m) same(m * p);
   }
+  // Every power of two and its neighbours: Dragonbox's separate path for a significand of zero
+  // bits (the interval around the value is asymmetric there).
+  for (int k = -1074; k <= 1023; ++k) {
+    double p = std::ldexp(1.0, k);
+    for (double v : {p, std::nextafter(p, 0.0), std::nextafter(p, INFINITY)}) {
+      same(v);
+      same(-v);
+    }
+  }
   // Integers and decimal fractions such as prices; integral values up to and past 2^53.
   std::mt19937_64 rng(20261126);
   for (int i = 0; i < 300000; ++i) {
