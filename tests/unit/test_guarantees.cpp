@@ -47,6 +47,15 @@ struct SlowRows {  // makes the worker sleep after each row, for the connections
   ~SlowRows() { unsetenv("SQLITE_EXPORT_TEST_ROW_DELAY_US"); }
 };
 
+// a.db in f: a 100-row table `big`, the definition 't' of it, and the worker count 0 (so that
+// the next connection's worker, started with a file-system hook in place, runs the export).
+void make_small_definition(const Folder &f) {
+  Db d(f / "a.db");
+  testdb::make_big(d, 100);
+  d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
+  d.exec("SELECT export_config('workers', 0)");
+}
+
 // At the output folder's fsync that follows the first rename into place, plays another worker
 // that took the run over while this one stalled: it bumps the run's lease_token (as a claim
 // does) and puts its own file at the same name; then the fsync fails.
@@ -230,12 +239,7 @@ TEST_CASE("a failing worker leaves alone the files of the worker that took its r
   // by then (its lease ran out while the disk stalled): the name is the new owner's file now.
   // The failing worker must neither remove it nor mark the run FAILED.
   Folder f;
-  {
-    Db d(f / "a.db");
-    testdb::make_big(d, 100);
-    d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
-    d.exec("SELECT export_config('workers', 0)");
-  }
+  make_small_definition(f);
   TakeoverAtPublish fs(f / "a.db");
   sqlexport::set_file_system_for_testing(&fs);
   {
@@ -263,12 +267,7 @@ TEST_CASE("a failing worker that cannot check its ownership keeps its published 
   // knows about. (The worker's sweep may already have removed both by the time we look: that
   // is the fate the record exists for.)
   Folder f;
-  {
-    Db d(f / "a.db");
-    testdb::make_big(d, 100);
-    d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
-    d.exec("SELECT export_config('workers', 0)");
-  }
+  make_small_definition(f);
   const std::string file = f / "a.db-exports/t-1.csv";
   LockedAtPublish fs(f / "a.db", 4000);
   sqlexport::set_file_system_for_testing(&fs);
@@ -294,12 +293,7 @@ TEST_CASE("finishing renews the lease before it renames files into place", "[gua
   // transaction that records the files, the renames would happen under an expired lease, and
   // another worker could rescue the run and publish the same names meanwhile.
   Folder f;
-  {
-    Db d(f / "a.db");
-    testdb::make_big(d, 100);
-    d.exec("INSERT INTO exports(name, source) VALUES ('t', 'big')");
-    d.exec("SELECT export_config('workers', 0)");
-  }
+  make_small_definition(f);
   StallThenWatchLease fs(f / "a.db", 1500);
   sqlexport::set_file_system_for_testing(&fs);
   std::string status;
