@@ -1,9 +1,12 @@
 // db.h: small RAII types that own SQLite handles: Connection, Stmt and Savepoint.
 // None can be copied; all move noexcept; destructors never throw.
 #pragma once
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -127,5 +130,35 @@ class Transaction {
   sqlite3 *db_;
   bool done_ = false;
 };
+
+// What with_write_lock does about a shutdown that has begun.
+enum class OnShutdown {
+  skip,      // no try at all once it has begun (the run's lease expiring does the job)
+  ignore,    // go on trying until the budget is spent (the budget is short)
+  try_once,  // try once, even during a shutdown, but do not retry
+};
+
+// Run body() in a write transaction (BEGIN IMMEDIATE) on an extension-owned connection and
+// commit it. While another connection holds the write lock, or body throws, roll back and retry
+// every 20 ms until budget has passed; shutting_down is read before each try as rule says.
+// True when a transaction committed. For the worker's clean-up writes, which must not throw.
+template <class Body>
+bool with_write_lock(sqlite3 *db, std::chrono::steady_clock::duration budget, const std::atomic<bool> &shutting_down,
+                     OnShutdown rule, Body &&body) noexcept {
+  auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    if (rule == OnShutdown::skip && shutting_down.load()) return false;
+    try {
+      Transaction tx(db, true);
+      body();
+      tx.commit();
+      return true;
+    } catch (const std::exception &) {
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (rule == OnShutdown::try_once && shutting_down.load()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 }  // namespace sqlexport

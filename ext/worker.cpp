@@ -998,23 +998,15 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
 
 void RunExecutor::fail(const std::string &reason) noexcept {
   sqlite3 *c = w_.control_.get();
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!w_.stop_.load() && Clock::now() < deadline) {
-    try {
-      Transaction tx(c, true);
-      Stmt s(c,
-             "UPDATE main._export_runs SET status = 'FAILED', failure_reason = ?3, finished_at = ?4, lease_owner = NULL, "
-             "lease_until = NULL, rows_written = 0, bytes_written = 0, file_count = 0 "
-             "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
-      s.bind(1, run_.id).bind(2, run_.token).bind(3, reason).bind(4, now_iso());
-      if (s.exec() > 0 && recorded_) forget_files();
-      tx.commit();
-      return;
-    } catch (const std::exception &) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  // Not recorded: the lease expires and the run is rescued (up to the attempt limit).
+  with_write_lock(c, std::chrono::seconds(10), w_.stop_, OnShutdown::skip, [&] {
+    Stmt s(c,
+           "UPDATE main._export_runs SET status = 'FAILED', failure_reason = ?3, finished_at = ?4, lease_owner = NULL, "
+           "lease_until = NULL, rows_written = 0, bytes_written = 0, file_count = 0 "
+           "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
+    s.bind(1, run_.id).bind(2, run_.token).bind(3, reason).bind(4, now_iso());
+    if (s.exec() > 0 && recorded_) forget_files();
+  });
+  // If that did not commit, the lease expires and the run is rescued (up to the attempt limit).
 }
 
 std::string requeue_marker(const std::string &run_id, int64_t token) {
@@ -1022,24 +1014,17 @@ std::string requeue_marker(const std::string &run_id, int64_t token) {
 }
 
 void RunExecutor::requeue() noexcept {
+  sqlite3 *c = w_.control_.get();
   // Shutdown must stay quick: a few tries within about 300 ms.
-  auto deadline = Clock::now() + std::chrono::milliseconds(300);
-  for (;;) {
-    try {
-      Transaction tx(w_.control_.get(), true);
-      Stmt s(w_.control_.get(),
-             "UPDATE main._export_runs SET status = 'CREATED', attempts = max(attempts - 1, 0), started_at = NULL, "
-             "lease_owner = NULL, lease_until = NULL, rows_written = 0, bytes_written = 0, progress = 0 "
-             "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
-      s.bind(1, run_.id).bind(2, run_.token);
-      if (s.exec() > 0 && recorded_) forget_files();
-      tx.commit();
-      return;
-    } catch (const std::exception &) {
-      if (Clock::now() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
+  bool done = with_write_lock(c, std::chrono::milliseconds(300), w_.stop_, OnShutdown::ignore, [&] {
+    Stmt s(c,
+           "UPDATE main._export_runs SET status = 'CREATED', attempts = max(attempts - 1, 0), started_at = NULL, "
+           "lease_owner = NULL, lease_until = NULL, rows_written = 0, bytes_written = 0, progress = 0 "
+           "WHERE id = ?1 AND lease_token = ?2 AND status = 'RUNNING'");
+    s.bind(1, run_.id).bind(2, run_.token);
+    if (s.exec() > 0 && recorded_) forget_files();
+  });
+  if (done) return;
   // Another connection holds the write lock. The run stays RUNNING until its lease expires and
   // a worker rescues it; a marker in the output folder tells the rescue that this attempt ended
   // cleanly, so that it does not count as an interrupted attempt.
@@ -1080,27 +1065,19 @@ void RunExecutor::forget_files() {
 void RunExecutor::remove_published(OutputDir &dir) noexcept {
   if (published_.empty() || stop_ == Stop::lost) return;
   sqlite3 *c = w_.control_.get();
-  auto deadline = Clock::now() + std::chrono::seconds(2);
-  for (;;) {
-    try {
-      Transaction tx(c, true);
-      Stmt q(c, "SELECT lease_token FROM main._export_runs WHERE id = ?1");
-      q.bind(1, run_.id);
-      bool mine = !q.step() || q.int64(0) == run_.token;
-      q.reset();
-      if (mine) {
-        for (const auto &name : published_)
-          if (!dir.remove_file(name)) unremoved_.push_back(dir.full_path(name));
-      } else {
-        stop_ = Stop::lost;  // neither fail nor requeue a run that is not ours
-      }
-      tx.commit();
+  bool done = with_write_lock(c, std::chrono::seconds(2), w_.stop_, OnShutdown::try_once, [&] {
+    Stmt q(c, "SELECT lease_token FROM main._export_runs WHERE id = ?1");
+    q.bind(1, run_.id);
+    bool mine = !q.step() || q.int64(0) == run_.token;
+    q.reset();
+    if (!mine) {
+      stop_ = Stop::lost;  // neither fail nor requeue a run that is not ours
       return;
-    } catch (const std::exception &) {
-      if (Clock::now() > deadline || w_.stop_.load()) break;  // a shutdown tries once
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-  }
+    for (const auto &name : published_)
+      if (!dir.remove_file(name)) unremoved_.push_back(dir.full_path(name));
+  });
+  if (done) return;
   for (const auto &name : published_) unremoved_.push_back(dir.full_path(name));
 }
 
