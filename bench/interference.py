@@ -69,12 +69,7 @@ class Load:
             time.sleep(0.3)
         else:
             out_dir = a.tmpfs_dir if name == "export-tmpfs" else a.out_dir
-            out_sql = out_dir.replace("'", "''")
-            script = (f"SELECT export_config('output_dir', '{out_sql}'); SELECT export_config('workers', 1); "
-                      "BEGIN IMMEDIATE; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
-                      f"WHERE i < {a.big_runs}) SELECT count(export_run('bench_big', '[]')) FROM c; COMMIT; "
-                      "SELECT export_wait(id) FROM export_runs WHERE export_name = 'bench_big' "
-                      "ORDER BY number DESC LIMIT 1;")
+            script = side.big_export_script(out_dir, a.big_runs, "SELECT export_config('workers', 1); ")
             stem = a.module[:-3] if a.module.endswith(".so") else a.module
             self.popen(PREFIX[name] + ["sqlite3", "-batch", "-cmd", ".timeout 10000", "-cmd", f".load {stem}",
                                        a.db, script])
@@ -127,14 +122,6 @@ def main():
     app.execute("CREATE TABLE IF NOT EXISTS bench_app_events(id INTEGER PRIMARY KEY, at REAL NOT NULL, note TEXT)")
     ctl = side.connect(a.db, a.module, workers=0, out_dir=a.out_dir)
 
-    def window():
-        n, t0 = 0, time.perf_counter()
-        end = t0 + a.seconds
-        while time.perf_counter() < end:
-            app.execute("INSERT INTO bench_app_events(at, note) VALUES (?, 'bench')", (time.time(),))
-            n += 1
-        return n / (time.perf_counter() - t0)
-
     rates = {n: [] for n in ["none"] + names}
     lost = {n: 0 for n in names}
     try:
@@ -143,15 +130,16 @@ def main():
             random.shuffle(order)
             for name in order:
                 if name == "none":
-                    rates[name].append(window())
+                    rates[name].append(side.app_window(app, a.seconds))
                     continue
                 load = Load(name, a, ctl)
-                load.start()
                 try:
-                    rates[name].append(window())
+                    load.start()
+                    rates[name].append(side.app_window(app, a.seconds))
                     lost[name] += 0 if load.still_loaded() else 1
                 finally:
-                    load.stop()
+                    if load.proc:
+                        load.stop()
                 time.sleep(0.2)
             print(f"rep {rep + 1}/{a.reps}: " + ", ".join(f"{n} {rates[n][-1]:.0f}/s" for n in ["none"] + names),
                   file=sys.stderr, flush=True)

@@ -104,6 +104,28 @@ def clean_up(c, names, before_delete=None):
     return len(ids)
 
 
+def app_window(app, seconds):
+    """The application: single-row INSERTs committed as fast as it can for seconds; the rate."""
+    n = 0
+    t0 = time.perf_counter()
+    end = t0 + seconds
+    while time.perf_counter() < end:
+        app.execute("INSERT INTO bench_app_events(at, note) VALUES (?, 'bench')", (time.time(),))
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def big_export_script(out_dir, big_runs, set_up=""):
+    """SQL for a sqlite3 shell: queue big_runs runs of bench_big in one transaction (so that
+    queueing costs the application one commit only), then wait for the last one."""
+    out_sql = out_dir.replace("'", "''")
+    return (f"SELECT export_config('output_dir', '{out_sql}'); {set_up}BEGIN IMMEDIATE; "
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < "
+            f"{big_runs}) SELECT count(export_run('bench_big', '[]')) FROM c; COMMIT; "
+            "SELECT export_wait(id) FROM export_runs WHERE export_name = 'bench_big' "
+            "ORDER BY number DESC LIMIT 1;")
+
+
 def percentile(sorted_values, p):
     """Nearest-rank percentile of an ascending list."""
     if not sorted_values:
@@ -188,25 +210,13 @@ def commit_rate(a):
     stem = a.module[:-3] if a.module.endswith(".so") else a.module
 
     def loop():
-        n = 0
-        t0 = time.perf_counter()
-        end = t0 + a.seconds
-        while time.perf_counter() < end:
-            app.execute("INSERT INTO bench_app_events(at, note) VALUES (?, 'bench')", (time.time(),))
-            n += 1
-        return n / (time.perf_counter() - t0)
+        return app_window(app, a.seconds)
 
     without, with_export, with_shell, overlapped = [], [], [], []
     try:
         for _ in range(a.rounds):
             without.append(loop())
-            out_sql = a.out_dir.replace("'", "''")
-            # Queued in one transaction, so that queueing costs the application one commit only.
-            script = (f"SELECT export_config('output_dir', '{out_sql}'); BEGIN IMMEDIATE; "
-                      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < "
-                      f"{a.big_runs}) SELECT count(export_run('bench_big', '[]')) FROM c; COMMIT; "
-                      "SELECT export_wait(id) FROM export_runs WHERE export_name = 'bench_big' "
-                      "ORDER BY number DESC LIMIT 1;")
+            script = big_export_script(a.out_dir, a.big_runs)
             proc = subprocess.Popen([shell, "-batch", "-cmd", ".timeout 10000", "-cmd", f".load {stem}", a.db, script], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:

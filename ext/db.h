@@ -1,4 +1,5 @@
-// db.h: small RAII types that own SQLite handles: Connection, Stmt and Savepoint.
+// db.h: small RAII types that own SQLite handles (Connection, Stmt, Savepoint, Transaction),
+// and with_write_lock, a write transaction retried while another connection holds the lock.
 // None can be copied; all move noexcept; destructors never throw.
 #pragma once
 #include <atomic>
@@ -133,7 +134,7 @@ class Transaction {
 
 // What with_write_lock does about a shutdown that has begun.
 enum class OnShutdown {
-  skip,      // no try at all once it has begun (the run's lease expiring does the job)
+  skip,      // no try at all once it has begun
   ignore,    // go on trying until the budget is spent (the budget is short)
   try_once,  // try once, even during a shutdown, but do not retry
 };
