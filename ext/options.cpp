@@ -15,7 +15,7 @@ namespace {
 
 const char *const kOptionNames[] = {"header",        "delimiter",    "null",          "force_quote", "line_ending",
                                     "blob",          "bom",          "formula_escape", "order_by",   "max_rows",
-                                    "file_max_rows", "file_max_bytes", "compression", "expires_days", "output_name",
+                                    "file_max_rows", "file_max_bytes", "compression", "compression_level", "expires_days", "output_name",
                                     "exclusive",     "date_column",  "pivot",         "pivot_max_columns"};
 
 const char *const kAggregators[] = {"cnt", "cnt_distinct", "sum", "avg", "min", "max"};
@@ -229,6 +229,7 @@ Options parse_options(const std::string &json_text, Format format, const std::st
     if (!in.is_null() && !in.is_object()) bad(fmt::format("options must be a JSON object, not {}", in.dump()));
   }
   bool name_given = false;
+  const json *level = nullptr;  // compression_level, checked once compression is known
   if (in.is_object()) {
     for (auto it = in.begin(); it != in.end(); ++it) {
       const std::string &k = it.key();
@@ -295,7 +296,10 @@ Options parse_options(const std::string &json_text, Format format, const std::st
         std::string c = get_string(v, "compression");
         if (c == "none") o.compression = Options::Compression::none;
         else if (c == "gzip") o.compression = Options::Compression::gzip;
-        else bad(fmt::format("option 'compression' must be \"none\" or \"gzip\", not {}", v.dump()));
+        else if (c == "zstd") o.compression = Options::Compression::zstd;
+        else bad(fmt::format("option 'compression' must be \"none\", \"gzip\" or \"zstd\", not {}", v.dump()));
+      } else if (k == "compression_level") {
+        level = &v;  // checked below, against the compression chosen
       } else if (k == "expires_days") {
         if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 36500)
           bad(fmt::format("option 'expires_days' must be an integer from 1 to 36500, not {}", v.dump()));
@@ -317,6 +321,18 @@ Options parse_options(const std::string &json_text, Format format, const std::st
         bad(fmt::format("unknown option '{}'; options are {}", k, all_option_names()));
       }
     }
+  }
+  if (level && !level->is_null()) {
+    Compression c = o.compression;
+    if (c == Compression::none)
+      bad("option 'compression_level' is only for compression \"gzip\" or \"zstd\"; this export has compression "
+          "\"none\"");
+    if (!level->is_number_integer() || level->get<int64_t>() < min_level(c) || level->get<int64_t>() > max_level(c))
+      bad(fmt::format("option 'compression_level' must be between {} and {} for {}, not {}", min_level(c), max_level(c),
+                      compression_name(c), level->dump()));
+    o.compression_level = static_cast<int>(level->get<int64_t>());
+  } else {
+    o.compression_level = default_level(o.compression);
   }
   if (o.pivot && !o.order_by.empty())
     bad("option 'order_by' cannot be used with option 'pivot'; a pivot is ordered by pivot.sort, then its fields");
@@ -371,7 +387,9 @@ json Options::to_json() const {
   j["max_rows"] = max_rows;
   j["file_max_rows"] = file_max_rows;
   j["file_max_bytes"] = file_max_bytes;
-  j["compression"] = compression == Compression::none ? "none" : "gzip";
+  j["compression"] = compression_name(compression);
+  if (compression == Compression::none) j["compression_level"] = nullptr;
+  else j["compression_level"] = compression_level;
   j["expires_days"] = expires_days;
   j["output_name"] = output_name;
   j["exclusive"] = exclusive;

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compress.h"
+
 namespace sqlexport {
 
 enum class Format { csv, tsv, jsonl };
@@ -55,7 +57,10 @@ struct Options {
   int64_t max_rows = 0;
   int64_t file_max_rows = 0;
   int64_t file_max_bytes = 0;
-  enum class Compression { none, gzip } compression = Compression::none;
+  using Compression = sqlexport::Compression;
+  Compression compression = Compression::none;
+  int compression_level = 0;  // set to the codec's default when compression is given without one
+  Codec codec() const noexcept { return {compression, compression_level}; }
   int64_t expires_days = 60;
   std::string output_name;  // filled with the definition's name when not given
   bool exclusive = true;

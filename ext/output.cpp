@@ -9,14 +9,14 @@
 // A file's life
 //   1. openat(dir, ".<final>.<tag>.tmp", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0644):
 //      never reuses or follows anything already there.
-//   2. write(): bytes are gzip-compressed when asked (zlib, gzip wrapper, default level) and
+//   2. write(): bytes are compressed when asked (gzip or zstd, see compress.h) and
 //      collected in a 1 MiB buffer written in whole chunks; short writes and EINTR are retried.
 //      SHA-256 runs over the bytes as they reach the disk. After every 16 MiB written, the
 //      file's syncer thread (started for files that reach that size) runs fsync while writing
 //      goes on, so the final fsync has little left to wait for; a failed background fsync fails
 //      the file (when the next 16 MiB are written, or in finish()) with the same
 //      "fsync '<path>': ..." error.
-//   3. commit(): finish the gzip stream, flush, fsync, close, renameat to the final name (this
+//   3. commit(): finish the compressed stream, flush, fsync, close, renameat to the final name (this
 //      replaces a file or symlink there without following it), fsync the folder.
 //   A failure at any step throws ExportError(io_error) with the message
 //       "<what> '<full path>': <system error>"
@@ -37,7 +37,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <openssl/evp.h>
 
@@ -227,33 +226,25 @@ class OutputFile::Syncer {
 
 // The file's stream state; a member so that it reaches OutputFile's private fields.
 struct OutputFile::State {
-  struct Deflater {  // owns a zlib stream
-    z_stream zs{};
-    bool active = false;
-    ~Deflater() {
-      if (active) deflateEnd(&zs);
-    }
-  };
   struct MdFree {
     void operator()(EVP_MD_CTX *c) const noexcept { EVP_MD_CTX_free(c); }
   };
 
-  bool gzip = false;
   bool temp_exists = false;  // we created the temporary file and it has not been renamed or removed
-  Deflater deflater;
+  std::unique_ptr<Compressor> comp;  // null for a plain file
   std::unique_ptr<EVP_MD_CTX, MdFree> sha;
   std::unique_ptr<char[]> buf;
   size_t used = 0;
   std::string sha_hex;  // set by commit()
   std::unique_ptr<Syncer> syncer;  // started once the file passes kSyncEvery bytes
 
-  // Remove the file's traces, then throw io_error "<what> '<path>': <reason>".
-  [[noreturn]] static void fail(OutputFile &f, const std::string &what, const std::string &reason) {
-    f.discard();
+  // Throw io_error "<what> '<path>': <reason>". The public call it leaves through discards
+  // the file (not here: a compressor's sink may be on the stack, and discard() ends it).
+  [[noreturn]] static void fail(const std::string &what, const std::string &reason) {
     throw ExportError(Code::io_error, what + ": " + reason);
   }
   [[noreturn]] static void fail_errno(OutputFile &f, const char *what, int err) {
-    fail(f, std::string(what) + " '" + f.dir_.full_path(f.temp_name_) + "'", error_text(err));
+    fail(std::string(what) + " '" + f.dir_.full_path(f.temp_name_) + "'", error_text(err));
   }
   // Throw unless the file is open for writing.
   static void check_open(const OutputFile &f, const char *what) {
@@ -268,41 +259,40 @@ struct OutputFile::State {
     f.write_disk(s.buf.get(), s.used);
     s.used = 0;
   }
-  // Run deflate over the pending input with flush mode, writing out the buffer whenever full.
-  static void deflate_all(OutputFile &f, int mode) {
-    State &s = *f.state_;
-    z_stream &zs = s.deflater.zs;
-    for (;;) {
-      zs.next_out = reinterpret_cast<Bytef *>(s.buf.get() + s.used);
-      zs.avail_out = static_cast<uInt>(kBufferSize - s.used);
-      int rc = deflate(&zs, mode);
-      s.used = kBufferSize - zs.avail_out;
-      if (rc == Z_STREAM_END) return;
-      if (rc != Z_OK && rc != Z_BUF_ERROR)
-        fail(f, "compress '" + f.dir_.full_path(f.temp_name_) + "'", zs.msg ? zs.msg : "zlib error " + std::to_string(rc));
-      // Without Z_FINISH, room left over means all input was consumed.
-      if (mode == Z_NO_FLUSH && zs.avail_out != 0) return;
-      if (s.used == kBufferSize) flush(f);
+  // Run body; if it throws, discard the file first (a failed file leaves nothing behind).
+  template <class F>
+  static void or_discard(OutputFile &f, F body) {
+    try {
+      body();
+    } catch (...) {
+      f.discard();
+      throw;
+    }
+  }
+  // A compressor's failure names the file: "compress '<path>': <reason>" (io_error).
+  template <class F>
+  static void compressing(OutputFile &f, F body) {
+    try {
+      body();
+    } catch (const ExportError &e) {
+      if (e.code() != Code::internal) throw;
+      fail("compress '" + f.dir_.full_path(f.temp_name_) + "'", e.what());
     }
   }
 };
 
-OutputFile::OutputFile(OutputDir &dir, std::string final_name, const std::string &tag, bool gzip)
+OutputFile::OutputFile(OutputDir &dir, std::string final_name, const std::string &tag, Codec codec)
     : dir_(dir), final_name_(std::move(final_name)) {
   if (!plain_name(final_name_) || !plain_name(tag))
     throw ExportError(Code::internal, "bad output file name '" + final_name_ + "' or tag '" + tag + "'");
   temp_name_ = "." + final_name_ + "." + tag + ".tmp";
   auto state = std::make_unique<State>();
-  state->gzip = gzip;
   state->buf = std::make_unique<char[]>(kBufferSize);
   state->sha.reset(EVP_MD_CTX_new());
   if (!state->sha || EVP_DigestInit_ex(state->sha.get(), EVP_sha256(), nullptr) != 1)
     throw ExportError(Code::internal, "cannot start SHA-256 for '" + dir_.full_path(temp_name_) + "'");
-  if (gzip) {
-    if (deflateInit2(&state->deflater.zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      throw ExportError(Code::internal, "cannot start gzip for '" + dir_.full_path(temp_name_) + "'");
-    state->deflater.active = true;
-  }
+  if (codec.kind != Compression::none)
+    state->comp = make_compressor(codec, [this](const char *p, size_t n) { append(p, n); });
   fd_ = file_system().openat(dir_.fd(), temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     int err = errno;  // nothing of ours exists yet: a file already at the temp name is not ours to remove
@@ -342,24 +332,8 @@ void OutputFile::write_disk(const char *p, size_t n) {
   }
 }
 
-void OutputFile::write(std::string_view bytes) {
-  State::check_open(*this, "write");
+void OutputFile::append(const char *p, size_t n) {
   State &s = *state_;
-  input_bytes_ += bytes.size();
-  const char *p = bytes.data();
-  size_t n = bytes.size();
-  if (s.gzip) {
-    z_stream &zs = s.deflater.zs;
-    while (n > 0) {
-      size_t take = n < (size_t{1} << 30) ? n : (size_t{1} << 30);
-      zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(p));
-      zs.avail_in = static_cast<uInt>(take);
-      State::deflate_all(*this, Z_NO_FLUSH);
-      p += take;
-      n -= take;
-    }
-    return;
-  }
   if (s.used + n <= kBufferSize) {
     std::memcpy(s.buf.get() + s.used, p, n);
     s.used += n;
@@ -385,6 +359,26 @@ void OutputFile::write(std::string_view bytes) {
   s.used = n;
 }
 
+void OutputFile::write(std::string_view bytes) {
+  State::check_open(*this, "write");
+  State::or_discard(*this, [&] {
+    input_bytes_ += bytes.size();
+    if (state_->comp) State::compressing(*this, [&] { state_->comp->write(bytes.data(), bytes.size()); });
+    else append(bytes.data(), bytes.size());
+  });
+}
+
+void OutputFile::sync() {
+  State::check_open(*this, "sync");
+  if (state_->comp) State::or_discard(*this, [&] { State::compressing(*this, [&] { state_->comp->sync(); }); });
+}
+
+uint64_t OutputFile::file_bytes() const noexcept { return disk_bytes_ + (state_ ? state_->used : 0); }
+
+uint64_t OutputFile::bound(uint64_t n) const noexcept {
+  return state_ && state_->comp ? state_->comp->bound(n) : n;
+}
+
 void OutputFile::commit() {
   finish();
   publish();
@@ -392,67 +386,69 @@ void OutputFile::commit() {
 
 void OutputFile::finish() {
   State::check_open(*this, "finish");
-  State &s = *state_;
-  FileSystem &fs = file_system();
-  if (s.gzip) {
-    s.deflater.zs.next_in = nullptr;
-    s.deflater.zs.avail_in = 0;
-    State::deflate_all(*this, Z_FINISH);
-  }
-  State::flush(*this);
-  if (s.syncer) {
-    int err = s.syncer->stop();
-    s.syncer.reset();
-    if (err != 0) State::fail_errno(*this, "fsync", err);  // final: never retried
-  }
-  if (fs.fsync(fd_) != 0) State::fail_errno(*this, "fsync", errno);  // final: never retried
-  int rc = fs.close(fd_);
-  int err = errno;
-  fd_ = -1;  // released even when close reports an error
-  // After a successful fsync, EINTR from close loses nothing (Linux has released the descriptor).
-  if (rc != 0 && err != EINTR) State::fail_errno(*this, "close", err);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(s.sha.get(), digest, &len);
-  static const char kHex[] = "0123456789abcdef";
-  s.sha_hex.clear();
-  for (unsigned int i = 0; i < len; ++i) {
-    s.sha_hex += kHex[digest[i] >> 4];
-    s.sha_hex += kHex[digest[i] & 15];
-  }
-  // Release what the stream no longer needs; the digest stays.
-  s.buf.reset();
-  s.sha.reset();
-  if (s.deflater.active) {
-    deflateEnd(&s.deflater.zs);
-    s.deflater.active = false;
-  }
-  finished_ = true;
+  State::or_discard(*this, [&] {
+    State &s = *state_;
+    FileSystem &fs = file_system();
+    if (s.comp) {
+      State::compressing(*this, [&] { s.comp->finish(); });
+      s.comp.reset();  // joins its threads
+    }
+    State::flush(*this);
+    if (s.syncer) {
+      int err = s.syncer->stop();
+      s.syncer.reset();
+      if (err != 0) State::fail_errno(*this, "fsync", err);  // final: never retried
+    }
+    if (fs.fsync(fd_) != 0) State::fail_errno(*this, "fsync", errno);  // final: never retried
+    int rc = fs.close(fd_);
+    int err = errno;
+    fd_ = -1;  // released even when close reports an error
+    // After a successful fsync, EINTR from close loses nothing (Linux has released the descriptor).
+    if (rc != 0 && err != EINTR) State::fail_errno(*this, "close", err);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(s.sha.get(), digest, &len);
+    static const char kHex[] = "0123456789abcdef";
+    s.sha_hex.clear();
+    for (unsigned int i = 0; i < len; ++i) {
+      s.sha_hex += kHex[digest[i] >> 4];
+      s.sha_hex += kHex[digest[i] & 15];
+    }
+    // Release what the stream no longer needs; the digest stays.
+    s.buf.reset();
+    s.sha.reset();
+    finished_ = true;
+  });
 }
 
 void OutputFile::publish(bool remove_on_failure) {
   if (committed_ || !finished_ || !state_ || !state_->temp_exists)
     throw ExportError(Code::internal, "publish '" + dir_.full_path(temp_name_) + "': the file is not finished");
-  FileSystem &fs = file_system();
-  std::string final_path = dir_.full_path(final_name_);
-  if (fs.renameat(dir_.fd(), temp_name_.c_str(), final_name_.c_str()) != 0) {
-    int err = errno;
-    State::fail(*this, "rename '" + dir_.full_path(temp_name_) + "' to '" + final_path + "'", error_text(err));
-  }
-  state_->temp_exists = false;
-  if (fs.fsync(dir_.fd()) != 0) {
-    int err = errno;
-    // Its name may not be durable: the run fails without it (the caller removes it otherwise).
-    if (remove_on_failure) fs.unlinkat(dir_.fd(), final_name_.c_str());
-    State::fail(*this, "fsync folder '" + dir_.path() + "'", error_text(err));
-  }
-  committed_ = true;
+  State::or_discard(*this, [&] {
+    FileSystem &fs = file_system();
+    std::string final_path = dir_.full_path(final_name_);
+    if (fs.renameat(dir_.fd(), temp_name_.c_str(), final_name_.c_str()) != 0) {
+      int err = errno;
+      State::fail("rename '" + dir_.full_path(temp_name_) + "' to '" + final_path + "'", error_text(err));
+    }
+    state_->temp_exists = false;
+    if (fs.fsync(dir_.fd()) != 0) {
+      int err = errno;
+      // Its name may not be durable: the run fails without it (the caller removes it otherwise).
+      if (remove_on_failure) fs.unlinkat(dir_.fd(), final_name_.c_str());
+      State::fail("fsync folder '" + dir_.path() + "'", error_text(err));
+    }
+    committed_ = true;
+  });
 }
 
 void OutputFile::discard() noexcept {
   if (committed_) return;
   FileSystem &fs = file_system();
-  if (state_) state_->syncer.reset();  // its fsync ends before the descriptor closes
+  if (state_) {
+    state_->comp.reset();    // joins its threads
+    state_->syncer.reset();  // its fsync ends before the descriptor closes
+  }
   if (fd_ >= 0) {
     fs.close(fd_);
     fd_ = -1;

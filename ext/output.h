@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "compress.h"
+
 namespace sqlexport {
 
 // The system calls the file layer makes. Each returns what the system call returns and sets
@@ -67,15 +69,26 @@ class OutputDir {
 // One output file: written under ".<final_name>.<tag>.tmp", renamed to final_name by commit().
 class OutputFile {
  public:
-  // Creates the temporary file. gzip: the bytes given to write() are gzip-compressed.
-  // Throws ExportError(io_error) naming the file and the system's error.
-  OutputFile(OutputDir &dir, std::string final_name, const std::string &tag, bool gzip);
+  // Creates the temporary file. The bytes given to write() are compressed with codec
+  // (compress.h) unless its kind is none. Throws ExportError(io_error) naming the file and the
+  // system's error.
+  OutputFile(OutputDir &dir, std::string final_name, const std::string &tag, Codec codec = {});
   ~OutputFile();  // discards unless committed; never throws
   OutputFile(const OutputFile &) = delete;
   OutputFile &operator=(const OutputFile &) = delete;
 
   // Append bytes (before compression). Throws ExportError(io_error).
+  // Every call that throws has discarded the file first (it leaves nothing behind).
   void write(std::string_view bytes);
+  // Compressed files: compress everything written so far, so that file_bytes() is the file's
+  // exact size up to here (option file_max_bytes counts the bytes on disk). A no-op for plain
+  // files. Throws ExportError(io_error).
+  void sync();
+  // Bytes of the file so far, on disk or in its write buffer (after compression).
+  uint64_t file_bytes() const noexcept;
+  // The most bytes that n more bytes of input can add to the file, after a sync(): n for a
+  // plain file, the codec's worst case with its stream's end for a compressed one.
+  uint64_t bound(uint64_t n) const noexcept;
   // finish() then publish(). Throws ExportError(io_error).
   void commit();
   // Finish the stream, fsync and close: the complete file stays under its temporary name and
@@ -105,8 +118,9 @@ class OutputFile {
   uint64_t disk_bytes_ = 0;
   uint64_t synced_from_ = 0;  // a background fsync was asked for after the bytes before this offset
   uint64_t input_bytes_ = 0;
-  std::unique_ptr<State> state_;  // zlib stream, SHA-256 context, write buffer
+  std::unique_ptr<State> state_;  // compressor, SHA-256 context, write buffer
   void write_disk(const char *p, size_t n);
+  void append(const char *p, size_t n);  // to the write buffer (after compression)
 };
 
 }  // namespace sqlexport

@@ -18,7 +18,7 @@ namespace sqlexport {
 std::string file_name(const Options &o, Format f, int64_t number, int64_t part) {
   std::string name = part > 0 ? fmt::format("{}-{}-{}.{}", o.output_name, number, part, format_extension(f))
                               : fmt::format("{}-{}.{}", o.output_name, number, format_extension(f));
-  if (o.compression == Options::Compression::gzip) name += ".gz";
+  name += compression_suffix(o.compression);
   return name;
 }
 

@@ -710,7 +710,7 @@ void RunExecutor::execute() noexcept {
     dir.emplace(out_dir_);
     const Options &o = plan.options;
     bool split = o.file_max_rows > 0 || o.file_max_bytes > 0;
-    bool gzip = o.compression == Options::Compression::gzip;
+    bool compressed = o.compression != Options::Compression::none;
     std::string tag = fmt::format("{}-{}", run_.id, run_.token);
     RowWriter writer(run_.def.format, o, plan.columns);
     // The pipeline may format with writer, and the extra readers use the pipeline, writer's
@@ -726,6 +726,10 @@ void RunExecutor::execute() noexcept {
     buf.reserve(kFlushBytes + 64 * 1024);
     std::vector<int64_t> part_rows;
     int64_t part_input = 0;  // bytes already written to the current part (before compression)
+    // Compressed parts: file_max_bytes counts the bytes on disk. At the part's last sync, it had
+    // part_synced_bytes on disk for part_synced_input bytes of input.
+    uint64_t part_synced_bytes = 0;
+    int64_t part_synced_input = 0;
     uint64_t finished_bytes = 0;  // bytes on disk of the parts before the current one
     pipeline_.emplace();
     pipeline_->on_wait([this] {
@@ -740,9 +744,11 @@ void RunExecutor::execute() noexcept {
         finished_bytes += files.back()->size_bytes();
       }
       int64_t part = split ? static_cast<int64_t>(files.size()) + 1 : 0;
-      files.push_back(std::make_unique<OutputFile>(*dir, file_name(o, run_.def.format, run_.number, part), tag, gzip));
+      files.push_back(std::make_unique<OutputFile>(*dir, file_name(o, run_.def.format, run_.number, part), tag, o.codec()));
       part_rows.push_back(0);
       part_input = 0;
+      part_synced_bytes = 0;
+      part_synced_input = 0;
       writer.begin_file(buf);
     };
     auto flush = [&](size_t n) {
@@ -825,12 +831,38 @@ void RunExecutor::execute() noexcept {
       Stmt st(r, plan.sql);
       bind_params(st, plan.params);
       std::string row_tail;
+      // Would the row that starts at buf[before] take the part past file_max_bytes? A plain
+      // part counts its bytes. A compressed part counts what is on disk at its last sync plus
+      // the codec's worst case for the input since; when that may pass the limit, the part is
+      // synced (the row held back) to know its exact size, and the test repeats on the row
+      // alone (before becomes 0). Near the limit, syncs come closer together (each adds a
+      // gzip member or a zstd flush); a part never passes the limit unless it is one row.
+      auto over_bytes_at = [&](size_t &before) {
+        int64_t pending = part_input + static_cast<int64_t>(buf.size());
+        if (!compressed) return pending > o.file_max_bytes;
+        OutputFile &f = *files.back();
+        auto over = [&] {
+          return part_synced_bytes + f.bound(static_cast<uint64_t>(pending - part_synced_input)) >
+                 static_cast<uint64_t>(o.file_max_bytes);
+        };
+        if (!over()) return false;
+        row_tail.assign(buf, before, std::string::npos);
+        buf.resize(before);
+        flush(buf.size());
+        pipeline_->drain();
+        f.sync();
+        part_synced_bytes = f.file_bytes();
+        part_synced_input = part_input;
+        buf = row_tail;
+        before = 0;
+        pending = part_input + static_cast<int64_t>(buf.size());
+        return over();
+      };
       while (st.step()) {
         size_t before = buf.size();
         writer.write_row(st.get(), buf);
-        int64_t pending = part_input + static_cast<int64_t>(buf.size());
         bool over_rows = o.file_max_rows > 0 && part_rows.back() >= o.file_max_rows;
-        bool over_bytes = o.file_max_bytes > 0 && part_rows.back() > 0 && pending > o.file_max_bytes;
+        bool over_bytes = !over_rows && o.file_max_bytes > 0 && part_rows.back() > 0 && over_bytes_at(before);
         if (over_rows || over_bytes) {
           row_tail.assign(buf, before, std::string::npos);
           buf.resize(before);
@@ -969,7 +1001,7 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
       ins.clear();
       ins.bind(1, new_id()).bind(2, run_.id).bind(3, static_cast<int64_t>(i + 1)).bind(4, dir.full_path(f.final_name()));
       ins.bind(5, format_name(run_.def.format))
-          .bind(6, plan.options.compression == Options::Compression::gzip ? "gzip" : "none");
+          .bind(6, compression_name(plan.options.compression));
       ins.bind(7, static_cast<int64_t>(f.size_bytes())).bind(8, part_rows[i]).bind(9, f.sha256_hex());
       ins.bind(10, finished_at).bind(11, expires_at);
       ins.exec();

@@ -3,7 +3,7 @@
 # Runs as root on a fresh Debian bookworm machine; runs `apt-get update` once, only if needed.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libfmt-dev catch2 nlohmann-json3-dev
-          zlib1g-dev libssl-dev python3 clang libclang-rt-14-dev gzip coreutils procps file binutils)
+          zlib1g-dev libdeflate-dev libzstd-dev zstd pigz libssl-dev python3 clang libclang-rt-14-dev gzip coreutils procps file binutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

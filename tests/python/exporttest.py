@@ -137,6 +137,17 @@ def leftovers(folder):
     return sorted(n for n in os.listdir(folder) if n.startswith(".") or n.endswith(".tmp"))
 
 
+def zstd_decompress(path):
+    """The content of a zstd file, through the `zstd` command (after `zstd -t`)."""
+    tool = shutil.which("zstd")
+    assert tool, "the zstd command is missing (scripts/setup.sh installs it)"
+    r = subprocess.run([tool, "-q", "-t", path], capture_output=True)
+    assert r.returncode == 0, f"zstd -t {path} failed: {r.stderr}"
+    r = subprocess.run([tool, "-q", "-dc", path], capture_output=True)
+    assert r.returncode == 0, f"zstd -dc {path} failed: {r.stderr}"
+    return r.stdout
+
+
 def gzip_test(path):
     """`gzip -t` on the file; Python's gzip module when the tool is missing."""
     tool = shutil.which("gzip")

@@ -82,3 +82,21 @@ SELECT status FROM export_runs;
 DELETE FROM exports WHERE name = 'orders';
 SELECT count(*) FROM export_runs;
 SELECT name FROM exports ORDER BY name;
+-- compression and compression_level: the codecs, their ranges and defaults
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression": "zstd", "compression_level": 42}');
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression": "zstd", "compression_level": 0}');
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression": "gzip", "compression_level": 10}');
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression": "gzip", "compression_level": 6.5}');
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression": "gzip", "compression_level": "best"}');
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression_level": 3}');
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression": "none", "compression_level": 3}');
+INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"compression": "ZSTD"}');
+SELECT count(*) FROM exports WHERE name = 'a';
+INSERT INTO exports(name, source, options) VALUES ('gz1', 'orders', '{"compression": "gzip"}');
+INSERT INTO exports(name, source, options) VALUES ('gz9', 'orders', '{"compression": "gzip", "compression_level": 9}');
+INSERT INTO exports(name, source, options) VALUES ('zs1', 'orders', '{"compression": "zstd"}');
+INSERT INTO exports(name, source, options) VALUES ('zs19', 'orders', '{"compression": "zstd", "compression_level": 19}');
+INSERT INTO exports(name, source, options) VALUES ('nolevel', 'orders', '{"compression": "none", "compression_level": null}');
+SELECT name, json_extract(options, '$.compression'), json_extract(options, '$.compression_level'),
+       json_type(options, '$.compression_level')
+  FROM exports WHERE name IN ('gz1', 'gz9', 'zs1', 'zs19', 'nolevel') ORDER BY name;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <openssl/evp.h>
 
@@ -87,6 +88,7 @@ std::string sha256_of(const std::string &bytes) {
   return out;
 }
 
+// Every member of a gzip file, decompressed with zlib (a file may hold several, RFC 1952 2.2).
 std::string gunzip(const std::string &in) {
   z_stream zs{};
   REQUIRE(inflateInit2(&zs, 15 + 16) == Z_OK);
@@ -94,16 +96,37 @@ std::string gunzip(const std::string &in) {
   zs.avail_in = static_cast<uInt>(in.size());
   std::string out;
   char buf[65536];
-  int rc;
-  do {
+  for (;;) {
     zs.next_out = reinterpret_cast<Bytef *>(buf);
     zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
+    int rc = inflate(&zs, Z_NO_FLUSH);
     REQUIRE((rc == Z_OK || rc == Z_STREAM_END));
     out.append(buf, sizeof buf - zs.avail_out);
-  } while (rc != Z_STREAM_END);
-  CHECK(zs.avail_in == 0);
+    if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0) break;
+      REQUIRE(inflateReset(&zs) == Z_OK);  // the next member
+    }
+  }
   inflateEnd(&zs);
+  return out;
+}
+
+// A zstd file decompressed with libzstd's streaming decoder; requires whole, valid frames.
+std::string unzstd(const std::string &in) {
+  ZSTD_DCtx *dc = ZSTD_createDCtx();
+  REQUIRE(dc != nullptr);
+  ZSTD_inBuffer ib{in.data(), in.size(), 0};
+  std::string out;
+  std::string buf(ZSTD_DStreamOutSize(), '\0');
+  size_t left = 1;
+  while (ib.pos < ib.size) {
+    ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
+    left = ZSTD_decompressStream(dc, &ob, &ib);
+    REQUIRE(!ZSTD_isError(left));
+    out.append(buf.data(), ob.pos);
+  }
+  ZSTD_freeDCtx(dc);
+  REQUIRE(left == 0);  // the last frame is complete
   return out;
 }
 
@@ -192,10 +215,16 @@ struct ChoppyFs : FileSystem {
   }
 };
 
+Codec codec_of(bool gzip) { return gzip ? Codec{Compression::gzip, 0} : Codec{}; }
+// A file's content, decompressed as its codec says.
+std::string decoded(Compression kind, const std::string &disk) {
+  return kind == Compression::gzip ? gunzip(disk) : kind == Compression::zstd ? unzstd(disk) : disk;
+}
+
 // Export-like use: open the folder, write data in pieces, commit.
-void scenario(const std::string &dir, const std::string &data, bool gzip) {
+void scenario(const std::string &dir, const std::string &data, Compression kind) {
   OutputDir d(dir);
-  OutputFile f(d, "orders-1.csv", "tag1", gzip);
+  OutputFile f(d, "orders-1.csv", "tag1", Codec{kind, 0});
   for (size_t i = 0; i < data.size(); i += 100000) f.write(std::string_view(data).substr(i, 100000));
   f.commit();
 }
@@ -208,7 +237,7 @@ TEST_CASE("output: a committed file holds the bytes, its size and SHA-256", "[ou
   std::string data = random_bytes(3'500'000, 1);
   OutputDir d(dir);
   {
-    OutputFile f(d, "a.csv", "t1", false);
+    OutputFile f(d, "a.csv", "t1", codec_of(false));
     CHECK(entries(dir) == std::set<std::string>{".a.csv.t1.tmp"});
     f.write("");
     f.write(std::string_view(data).substr(0, 10));
@@ -242,7 +271,7 @@ TEST_CASE("output: gzip output decompresses to the input", "[output]") {
     std::string data;
     for (int i = 0; data.size() < 3'000'000; ++i) data += "row," + std::to_string(i) + ",some text\n";
     data += random_bytes(2'500'000, 2);
-    OutputFile f(d, "a.csv.gz", "t", true);
+    OutputFile f(d, "a.csv.gz", "t", codec_of(true));
     for (size_t i = 0; i < data.size(); i += 77777) f.write(std::string_view(data).substr(i, 77777));
     f.commit();
     std::string disk = read_file(t.path + "/a.csv.gz");
@@ -254,17 +283,109 @@ TEST_CASE("output: gzip output decompresses to the input", "[output]") {
       CHECK(std::system(("gzip -t '" + t.path + "/a.csv.gz'").c_str()) == 0);
   }
   SECTION("empty file") {
-    OutputFile f(d, "e.jsonl.gz", "t", true);
+    OutputFile f(d, "e.jsonl.gz", "t", codec_of(true));
     f.commit();
     CHECK(gunzip(read_file(t.path + "/e.jsonl.gz")).empty());
     CHECK(f.sha256_hex() == sha256_of(read_file(t.path + "/e.jsonl.gz")));
   }
   SECTION("one huge write") {
     std::string data(5'000'000, 'x');
-    OutputFile f(d, "h.gz", "t", true);
+    OutputFile f(d, "h.gz", "t", codec_of(true));
     f.write(data);
     f.commit();
     CHECK(gunzip(read_file(t.path + "/h.gz")) == data);
+  }
+}
+
+TEST_CASE("output: zstd output decompresses to the input", "[output]") {
+  TempDir t;
+  OutputDir d(t.path);
+  SECTION("compressible and incompressible data") {
+    std::string data;
+    for (int i = 0; data.size() < 3'000'000; ++i) data += "row," + std::to_string(i) + ",some text\n";
+    data += random_bytes(2'500'000, 2);
+    OutputFile f(d, "a.csv.zst", "t", Codec{Compression::zstd, 0});
+    for (size_t i = 0; i < data.size(); i += 77777) f.write(std::string_view(data).substr(i, 77777));
+    f.commit();
+    std::string disk = read_file(t.path + "/a.csv.zst");
+    CHECK(unzstd(disk) == data);
+    CHECK(f.size_bytes() == disk.size());
+    CHECK(f.input_bytes() == data.size());
+    CHECK(f.sha256_hex() == sha256_of(disk));
+    if (std::system("command -v zstd >/dev/null 2>&1") == 0)
+      CHECK(std::system(("zstd -q -t '" + t.path + "/a.csv.zst'").c_str()) == 0);
+  }
+  SECTION("empty file") {
+    OutputFile f(d, "e.jsonl.zst", "t", Codec{Compression::zstd, 0});
+    f.commit();
+    std::string disk = read_file(t.path + "/e.jsonl.zst");
+    CHECK(!disk.empty());
+    CHECK(unzstd(disk).empty());
+  }
+  SECTION("every level") {
+    std::string data;
+    for (int i = 0; data.size() < 300'000; ++i) data += std::to_string(i * 7919) + ",x\n";
+    for (int level = min_level(Compression::zstd); level <= max_level(Compression::zstd); level += 6) {
+      OutputFile f(d, "l.zst", "t", Codec{Compression::zstd, level});
+      f.write(data);
+      f.commit();
+      CHECK(unzstd(read_file(t.path + "/l.zst")) == data);
+    }
+  }
+}
+
+TEST_CASE("output: gzip blocks come out in order, whatever the number of threads", "[output][compress]") {
+  // Blocks of different content and size, so a block out of place or lost changes the bytes.
+  std::string data;
+  for (int i = 0; data.size() < 9'500'000; ++i) data += "line " + std::to_string(i) + (i % 3 ? ",a\n" : ",bb,\"c\"\n");
+  data += random_bytes(1'300'000, 5);
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    for (int level : {1, 6, 9}) {
+      CAPTURE(threads, level);
+      std::string out;
+      int sinks = 0;
+      auto c = make_compressor(Codec{Compression::gzip, level}, [&](const char *p, size_t n) {
+        out.append(p, n);
+        ++sinks;
+      }, threads);
+      for (size_t i = 0; i < data.size(); i += 300'001) c->write(data.data() + i, std::min<size_t>(300'001, data.size() - i));
+      c->finish();
+      CHECK(gunzip(out) == data);
+      CHECK(sinks == static_cast<int>((data.size() + (1u << 20) - 1) >> 20));  // one member per started MiB of input
+    }
+  }
+}
+
+TEST_CASE("output: after sync, file_bytes is exact and bound() holds for what comes next", "[output][compress]") {
+  TempDir t;
+  OutputDir d(t.path);
+  std::string noise = random_bytes(4'000'000, 6);  // incompressible: the codecs' worst case
+  std::string text;
+  for (int i = 0; text.size() < 4'000'000; ++i) text += "row " + std::to_string(i) + "\n";
+  for (Compression kind : {Compression::none, Compression::gzip, Compression::zstd}) {
+    for (const std::string *src : {&noise, &text}) {
+      CAPTURE(compression_name(kind), src == &noise);
+      OutputFile f(d, "s.out", "t", Codec{kind, 0});
+      size_t at = 0;
+      std::vector<uint64_t> bounds;
+      // Pieces from 1 byte to more than two gzip blocks.
+      for (size_t n : {size_t{1}, size_t{10}, size_t{700}, size_t{65'536}, size_t{1} << 20, size_t{2'500'000}, size_t{3}}) {
+        uint64_t before = f.file_bytes();
+        uint64_t most = f.bound(n);
+        f.write(std::string_view(*src).substr(at, n));
+        at += n;
+        f.sync();
+        CHECK(f.file_bytes() - before <= most);
+        if (kind == Compression::none) CHECK(most == n);
+      }
+      uint64_t synced = f.file_bytes();
+      uint64_t end_most = f.bound(0);
+      f.commit();
+      std::string disk = read_file(t.path + "/s.out");
+      CHECK(disk.size() == f.size_bytes());
+      CHECK(disk.size() - synced <= end_most);  // the stream's end is inside the bound too
+      CHECK(decoded(kind, disk) == src->substr(0, at));
+    }
   }
 }
 
@@ -276,7 +397,7 @@ TEST_CASE("output: short writes and EINTR are retried", "[output]") {
   for (bool gzip : {false, true}) {
     OutputDir d(t.path);
     std::string name = gzip ? "c.gz" : "c";
-    OutputFile f(d, name, "t", gzip);
+    OutputFile f(d, name, "t", codec_of(gzip));
     f.write(data);
     f.commit();
     std::string disk = read_file(t.path + "/" + name);
@@ -291,11 +412,11 @@ TEST_CASE("output: an uncommitted file leaves nothing", "[output]") {
   TempDir t;
   OutputDir d(t.path);
   {
-    OutputFile f(d, "a.csv", "t", false);
+    OutputFile f(d, "a.csv", "t", codec_of(false));
     f.write("partial");
   }
   CHECK(entries(t.path).empty());
-  OutputFile g(d, "b.csv", "t", true);
+  OutputFile g(d, "b.csv", "t", codec_of(true));
   g.write("partial");
   g.discard();
   g.discard();
@@ -311,7 +432,7 @@ TEST_CASE("output: a committed file replaces a symlink at its name without follo
   write_file(victim, "keep");
   OutputDir d(dir);
   REQUIRE(::symlink(victim.c_str(), (dir + "/a.csv").c_str()) == 0);
-  OutputFile f(d, "a.csv", "t", false);
+  OutputFile f(d, "a.csv", "t", codec_of(false));
   f.write("new");
   f.commit();
   struct stat st {};
@@ -320,7 +441,7 @@ TEST_CASE("output: a committed file replaces a symlink at its name without follo
   CHECK(read_file(dir + "/a.csv") == "new");
   CHECK(read_file(victim) == "keep");
   // An existing regular file is replaced too.
-  OutputFile g(d, "a.csv", "t2", false);
+  OutputFile g(d, "a.csv", "t2", codec_of(false));
   g.write("newer");
   g.commit();
   CHECK(read_file(dir + "/a.csv") == "newer");
@@ -331,7 +452,7 @@ TEST_CASE("output: an entry at the temporary name makes creation fail and is lef
   OutputDir d(t.path);
   write_file(t.path + "/.a.csv.t.tmp", "theirs");
   try {
-    OutputFile f(d, "a.csv", "t", false);
+    OutputFile f(d, "a.csv", "t", codec_of(false));
     FAIL("created over an existing file");
   } catch (const ExportError &e) {
     CHECK(e.code() == Code::io_error);
@@ -341,7 +462,7 @@ TEST_CASE("output: an entry at the temporary name makes creation fail and is lef
   // A symlink there is not followed either.
   std::string victim = t.path + "/victim";
   REQUIRE(::symlink(victim.c_str(), (t.path + "/.b.csv.t.tmp").c_str()) == 0);
-  CHECK_THROWS_AS(OutputFile(d, "b.csv", "t", false), ExportError);
+  CHECK_THROWS_AS(OutputFile(d, "b.csv", "t", Codec{}), ExportError);
   CHECK_FALSE(fs::exists(victim));
 }
 
@@ -350,9 +471,9 @@ TEST_CASE("output: names must stay inside the folder", "[output]") {
   OutputDir d(t.path);
   for (const char *bad : {"", ".", "..", "a/b", "../x"}) {
     CAPTURE(bad);
-    CHECK_THROWS_MATCHES(OutputFile(d, bad, "t", false), ExportError,
+    CHECK_THROWS_MATCHES(OutputFile(d, bad, "t", Codec{}), ExportError,
                          Catch::Predicate<ExportError>([](const ExportError &e) { return e.code() == Code::internal; }));
-    CHECK_THROWS_AS(OutputFile(d, "ok.csv", bad, false), ExportError);
+    CHECK_THROWS_AS(OutputFile(d, "ok.csv", bad, Codec{}), ExportError);
   }
   CHECK(entries(t.path).empty());
   d.remove_file("../x");  // ignored
@@ -437,7 +558,7 @@ TEST_CASE("output: exact io_error messages", "[output]") {
       Installed use(&f);
       try {
         OutputDir d(t.path);
-        OutputFile file(d, "orders-1.csv", "abc", false);
+        OutputFile file(d, "orders-1.csv", "abc", codec_of(false));
         file.write(std::string(size_t{2} << 20, 'x'));  // more than the buffer: reaches the disk
         file.write("tail");
         file.commit();
@@ -494,7 +615,7 @@ TEST_CASE("output: a large file is fsynced in the background while it is written
     SyncWatchFs watch;
     Installed use(&watch);
     OutputDir d(t.path);
-    OutputFile f(d, "big.csv", "t", false);
+    OutputFile f(d, "big.csv", "t", codec_of(false));
     for (int i = 0; i < 40; ++i) f.write(piece);  // 40 MiB: background fsyncs asked for at 16 and 32
     REQUIRE(background_syncs(watch, 1));  // on the syncer thread, while the file is still open
     f.finish();
@@ -506,7 +627,7 @@ TEST_CASE("output: a large file is fsynced in the background while it is written
     SyncWatchFs small;
     Installed use(&small);
     OutputDir d(t.path);
-    OutputFile g(d, "small.csv", "t", false);
+    OutputFile g(d, "small.csv", "t", codec_of(false));
     g.write(std::string(size_t{3} << 20, 'y'));
     g.commit();
     CHECK(small.from_other_threads.load() == 0);  // a small file starts no syncer
@@ -530,7 +651,7 @@ TEST_CASE("output: a failed background fsync fails the file and leaves nothing",
       Installed use(&watch);
       try {
         OutputDir d(t.path);
-        OutputFile f(d, "orders-1.csv", "abc", false);
+        OutputFile f(d, "orders-1.csv", "abc", codec_of(false));
         for (int i = 0; i < 17; ++i) f.write(piece);
         REQUIRE(background_syncs(watch, 1));
         for (int i = 0; i < after_failure; ++i) f.write(piece);
@@ -567,9 +688,9 @@ TEST_CASE("output: every failing system call gives io_error and leaves no file",
   }
   int failures_seen = 0;
   for (const Mode &m : modes) {
-    for (bool gzip : {false, true}) {
+    for (Compression kind : {Compression::none, Compression::gzip, Compression::zstd}) {
       for (int n = 1;; ++n) {
-        CAPTURE(call_name(m.kind), m.persistent, m.err, gzip, n);
+        CAPTURE(call_name(m.kind), m.persistent, m.err, compression_name(kind), n);
         REQUIRE(n < 100);
         FaultFs f;
         f.kind = m.kind;
@@ -580,7 +701,7 @@ TEST_CASE("output: every failing system call gives io_error and leaves no file",
         {
           Installed use(&f);
           try {
-            scenario(dir, data, gzip);
+            scenario(dir, data, kind);
           } catch (const ExportError &e) {
             threw = true;
             CHECK(e.code() == Code::io_error);
@@ -592,7 +713,7 @@ TEST_CASE("output: every failing system call gives io_error and leaves no file",
         if (!f.fired) {
           CHECK_FALSE(threw);
           std::string disk = read_file(dir + "/orders-1.csv");
-          CHECK((gzip ? gunzip(disk) : disk) == data);
+          CHECK(decoded(kind, disk) == data);
           fs::remove(dir + "/orders-1.csv");
           break;
         }
