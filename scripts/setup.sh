@@ -15,3 +15,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# With --tests (scripts/test.sh): DuckDB, from the npm registry (@duckdb/node-api, pinned in
+# bench/package.json), a reader of the exported files in the tests (tests/readers/duckdb_read.mjs)
+# and a peer in the benchmark. Node.js and npm come from Debian when the machine has none.
+[ "${1:-}" = "--tests" ] || exit 0
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../bench" && pwd)
+if [ ! -f "$bench_dir/node_modules/@duckdb/node-api/package.json" ]; then
+  echo "setup: installing @duckdb/node-api into bench/node_modules"
+  (cd "$bench_dir" && npm install --no-audit --no-fund --loglevel=error)
+fi

@@ -4,7 +4,7 @@
 # Any failing test makes this script, and so CI, fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 jobs=$(nproc)
 run() {  # run DIR [cmake options...]
   local dir=$1; shift
