@@ -6,8 +6,9 @@
 //       otherwise from CSV_FILE, a CSV written by this extension (header, NULL = empty field,
 //       '' = "", BLOBs as hex), read with explicit column types.
 //       Prints JSON: {"method": ..., "rows": N, "fingerprint": {...}}.
-//   node bench/duckdb_copy.mjs copy  DUCKDB_FILE OUT_CSV THREADS
-//       Opens DUCKDB_FILE, sets `threads`, and times only `COPY orders TO OUT_CSV (HEADER)`.
+//   node bench/duckdb_copy.mjs copy  DUCKDB_FILE OUT_CSV THREADS [COMPRESSION]
+//       Opens DUCKDB_FILE, sets `threads`, and times only `COPY orders TO OUT_CSV (HEADER)`, with
+//       `COMPRESSION gzip` or `zstd` when COMPRESSION is given (default none).
 //       Prints JSON: {"version": ..., "rows": N, "wall_s": ..., "cpu_s": ..., "maxrss_kib": ...}; cpu_s is the
 //       process's user+sys time during the COPY (all threads); maxrss_kib is the peak RSS of the
 //       whole node process (node itself included).
@@ -71,14 +72,15 @@ async function load(duckFile, csvFile, sqliteDb) {
   return { method, rows: fp.rows, fingerprint: fp };
 }
 
-async function copy(duckFile, outCsv, threads) {
+async function copy(duckFile, outCsv, threads, compression = 'none') {
   const inst = await DuckDBInstance.create(duckFile, { threads: String(threads), access_mode: 'READ_ONLY' });
   const conn = await inst.connect();
   await conn.run(`SET threads = ${Number(threads)}`);
   const version = (await scalarRow(conn, 'SELECT version() AS v')).v;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const res = await conn.run(`COPY orders TO ${quote(outCsv)} (HEADER, DELIMITER ',')`);
+  const comp = compression === 'none' ? '' : `, COMPRESSION ${compression}`;
+  const res = await conn.run(`COPY orders TO ${quote(outCsv)} (HEADER, DELIMITER ','${comp})`);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const rows = Number(res.rowsChanged);
@@ -91,9 +93,10 @@ const [mode, ...args] = process.argv.slice(2);
 try {
   let out;
   if (mode === 'load' && args.length === 3) out = await load(...args);
-  else if (mode === 'copy' && args.length === 3) out = await copy(...args);
+  else if (mode === 'copy' && (args.length === 3 || (args.length === 4 && ['none', 'gzip', 'zstd'].includes(args[3]))))
+    out = await copy(...args);
   else {
-    console.error('usage: duckdb_copy.mjs load DUCKDB_FILE CSV_FILE SQLITE_DB | copy DUCKDB_FILE OUT_CSV THREADS');
+    console.error('usage: duckdb_copy.mjs load DUCKDB_FILE CSV_FILE SQLITE_DB | copy DUCKDB_FILE OUT_CSV THREADS [none|gzip|zstd]');
     process.exit(2);
   }
   console.log(JSON.stringify(out));

@@ -18,7 +18,8 @@ times CALLS calls of `SELECT export_run('bench_small', '[]')`. Afterwards every
 queued or running run of both definitions is aborted and deleted (with its files).
 
 commit-rate: an application connection (plain Python sqlite3, no extension, WAL, SQLite's
-default synchronous) commits single-row INSERTs into bench_app_events as fast as it can for
+default synchronous) commits single-row INSERTs into bench_app_events (each one timed: p50 and
+p99 of the commits' durations, pooled by kind of window) as fast as it can for
 SECONDS, alternately without and with a big export running in another process (a sqlite3
 shell), and, for comparison, while a `sqlite3 -csv` shell reads the whole table in a loop (the
 alternative). ROUNDS triples. The fractions are the medians of each round's own ratios (the
@@ -104,14 +105,20 @@ def clean_up(c, names, before_delete=None):
     return len(ids)
 
 
-def app_window(app, seconds):
-    """The application: single-row INSERTs committed as fast as it can for seconds; the rate."""
+def app_window(app, seconds, latencies=None):
+    """The application: single-row INSERTs committed as fast as it can for seconds; the rate.
+    Each commit's duration (ms) is appended to latencies when a list is given."""
     n = 0
     t0 = time.perf_counter()
     end = t0 + seconds
-    while time.perf_counter() < end:
+    now = t0
+    while now < end:
         app.execute("INSERT INTO bench_app_events(at, note) VALUES (?, 'bench')", (time.time(),))
         n += 1
+        done = time.perf_counter()
+        if latencies is not None:
+            latencies.append((done - now) * 1000.0)
+        now = done
     return n / (time.perf_counter() - t0)
 
 
@@ -209,13 +216,15 @@ def commit_rate(a):
     shell = os.environ.get("EXPORT_SQLITE3", "sqlite3")
     stem = a.module[:-3] if a.module.endswith(".so") else a.module
 
-    def loop():
-        return app_window(app, a.seconds)
+    lat = {"without": [], "export": [], "shell": []}
+
+    def loop(kind):
+        return app_window(app, a.seconds, lat[kind])
 
     without, with_export, with_shell, overlapped = [], [], [], []
     try:
         for _ in range(a.rounds):
-            without.append(loop())
+            without.append(loop("without"))
             script = big_export_script(a.out_dir, a.big_runs)
             proc = subprocess.Popen([shell, "-batch", "-cmd", ".timeout 10000", "-cmd", f".load {stem}", a.db, script], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -223,7 +232,7 @@ def commit_rate(a):
                 wait_until(lambda: big_running(ctl) or proc.poll() is not None, 60, "the big export to start")
                 if proc.poll() is not None:
                     raise RuntimeError(f"the exporting sqlite3 process ended early: {proc.stderr.read().strip()}")
-                with_export.append(loop())
+                with_export.append(loop("export"))
                 overlapped.append(big_pending(ctl))
 
                 def process_ends():  # its export_wait returns ABORTED; only then are the runs deleted
@@ -241,7 +250,7 @@ def commit_rate(a):
                                       stderr=subprocess.DEVNULL, start_new_session=True)
             try:
                 time.sleep(0.3)
-                with_shell.append(loop())
+                with_shell.append(loop("shell"))
             finally:
                 os.killpg(reader.pid, 9)
                 reader.wait()
@@ -268,6 +277,9 @@ def commit_rate(a):
         "fraction_shell": statistics.median(paired_shell) if paired_shell else None,
         "fractions_shell": paired_shell,
         "export_ran_throughout": all(overlapped),
+        # each commit's duration, pooled over the rounds (ms)
+        "latency_ms": {k: {"p50": percentile(sorted(v), 50), "p99": percentile(sorted(v), 99), "commits": len(v)}
+                       for k, v in lat.items() if v},
         "big_runs_queued": a.big_runs,
     }
 
