@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every example as a test: the demo, the shell script, the Python script, and the C++
-# program built against the installed static library (cmake --install + find_package).
+# Runs every example as a test: the demo, the shell script, the tutorial (its output checked
+# against examples/tutorial.expected), the Python script, and the C++ program built against the
+# installed static library (cmake --install + find_package).
 set -euo pipefail
 src=${EXPORT_SOURCE_DIR:?}
 build=${EXPORT_BUILD_DIR:?}
@@ -20,6 +21,13 @@ echo "--- examples/example.sh"
 out=$(bash "$src/examples/example.sh" "$stem")
 echo "$out"
 [ "$out" = "$(printf 'COMPLETE\na,b\n1,x\n2,"y, z"')" ]
+
+echo "--- examples/tutorial.sql (its output must equal examples/tutorial.expected)"
+# As a newcomer runs it (sqlite3 tutorial.db < examples/tutorial.sql), with this build's module.
+mkdir -p "$work/tutorial"
+sed "s|^\.load \./build/export\$|.load $stem|" "$src/examples/tutorial.sql" > "$work/tutorial/tutorial.sql"
+(cd "$work/tutorial" && sqlite3 -batch tutorial.db < tutorial.sql > actual.txt 2>&1) || true
+diff -u "$src/examples/tutorial.expected" "$work/tutorial/actual.txt"
 
 echo "--- examples/example.py"
 "${EXPORT_PYTHON:-/usr/bin/python3}" "$src/examples/example.py" "$stem"

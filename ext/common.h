@@ -5,6 +5,12 @@
 // with SQLITE_CORE and calls the real symbols of the SQLite the application links.
 #pragma once
 
+// CMakeLists.txt compiles the sources that never reach SQLite once for both libraries
+// (export_objects); one that includes this header belongs with the others.
+#ifdef EXPORT_SQLITE_FREE
+#error "a file of export_objects reaches SQLite: move it to EXPORT_SQLITE_SOURCES in CMakeLists.txt"
+#endif
+
 #ifdef SQLITE_CORE
 #include <sqlite3.h>
 #else

@@ -285,6 +285,11 @@ Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool
   return p;
 }
 
+bool is_source_error(int rc) noexcept {
+  int prim = rc & 0xff;
+  return prim == SQLITE_ERROR || prim == SQLITE_TOOBIG || prim == SQLITE_CONSTRAINT || prim == SQLITE_MISMATCH;
+}
+
 void bind_params(Stmt &stmt, const json &params) {
   int n = sqlite3_bind_parameter_count(stmt.get());
   int i = 1;

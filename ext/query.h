@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "errors.h"
 #include "options.h"
 #include "source.h"
 
@@ -65,5 +66,27 @@ Plan plan_run(sqlite3 *db, const Definition &def, const nlohmann::json &run_crit
 // Bind plan.params to stmt in order, as many as stmt has parameters (count_sql of a pivot uses
 // only the criteria's, which come first).
 void bind_params(class Stmt &stmt, const nlohmann::json &params);
+
+// True when SQLite's result code rc, met while preparing or stepping a statement that reads a
+// run's source, means that the source's own SQL or data failed (SQLITE_ERROR, TOOBIG,
+// CONSTRAINT, MISMATCH: an overflowing sum() or abs(), malformed JSON, a function the worker's
+// connection lacks, a value over SQLite's limits). Interruptions, I/O, memory and lock errors
+// are not the source's: they keep their own codes.
+bool is_source_error(int rc) noexcept;
+
+// Run f, which prepares or steps a statement that reads the run's source (plan.sql,
+// range_sql, count_sql, or plan_run reading a pivot's values), and return its result. An
+// SqliteError for which is_source_error holds is thrown as invalid_request
+// "the source failed <where()>: <SQLite's message>" (where() says which row, e.g. "at row 3"),
+// so that it does not read as a bug of the extension; any other error passes unchanged.
+template <class F, class Where>
+auto read_source(F &&f, Where &&where) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SqliteError &e) {
+    if (!is_source_error(e.rc())) throw;
+    throw ExportError(Code::invalid_request, "the source failed " + where() + ": " + e.what());
+  }
+}
 
 }  // namespace sqlexport

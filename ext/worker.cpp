@@ -560,7 +560,9 @@ void RunExecutor::read_chunks(Stmt &st, const RowWriter &writer, const Plan &pla
     st.reset();
     bind_params(st, plan.params);
     st.bind(np + 1, a).bind(np + 2, b);
-    while (st.step()) {
+    // The number of the failing row is not known here (other readers read the chunks before).
+    while (read_source([&] { return st.step(); },
+                       [&] { return fmt::format("at a row whose rowid is between {} and {}", a, b); })) {
       writer.write_row(st.get(), buf);
       if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
       if ((++count & 1023) == 0) {
@@ -588,7 +590,7 @@ void RunExecutor::run_reader(ChunkReader &cr, const Plan &plan, OutputFile *file
   try {
     sqlite3_progress_handler(cr.db, 20000, &RunExecutor::reader_progress, this);
     RowWriter writer(run_.def.format, plan.options, plan.columns);
-    Stmt st(cr.db, plan.range_sql);
+    Stmt st = read_source([&] { return Stmt(cr.db, plan.range_sql); }, [] { return std::string("at row 1"); });
     read_chunks(st, writer, plan, file, cr.rows, false);
   } catch (const ExportError &e) {
     cr.error = e;
@@ -679,7 +681,11 @@ void RunExecutor::execute() noexcept {
   std::vector<std::unique_ptr<OutputFile>> files;
   try {
     sqlite3_progress_handler(r, 20000, &RunExecutor::progress_callback, this);
-    Plan plan = plan_run(r, run_.def, run_.criteria, false);
+    // An error of the source's own SQL or data is the user's (invalid_request), not the
+    // extension's: it says where the run was, e.g. at which row (see read_source).
+    auto at_row = [this] { return fmt::format("at row {}", rows_ + 1); };
+    Plan plan = read_source([&] { return plan_run(r, run_.def, run_.criteria, false); },
+                            [] { return std::string("before its first row"); });
     bool every_row = plan.criteria.is_null() || (plan.criteria.is_array() && plan.criteria.empty()) ||
                      (plan.criteria.is_object() && plan.criteria.empty());
     if (plan.options.max_rows == 0 && !plan.range_sql.empty() && every_row) {
@@ -692,9 +698,10 @@ void RunExecutor::execute() noexcept {
                        ") FROM " + plan.source.from_sql + ") + 1");
       if (span.step() && !span.is_null(0)) estimate_ = span.int64(0);
     } else {
-      Stmt count(r, plan.count_sql);
+      auto counting = [] { return std::string("while counting its rows"); };
+      Stmt count = read_source([&] { return Stmt(r, plan.count_sql); }, counting);
       bind_params(count, plan.params);
-      count.step();
+      read_source([&] { return count.step(); }, counting);
       matched_ = count.int64(0);
     }
     if (plan.options.max_rows > 0 && matched_ > plan.options.max_rows)
@@ -775,7 +782,7 @@ void RunExecutor::execute() noexcept {
         p->thread = std::thread([this, p, &plan, file] { run_reader(*p, plan, file); });
       }
       try {
-        Stmt st(r, plan.range_sql);
+        Stmt st = read_source([&] { return Stmt(r, plan.range_sql); }, at_row);
         read_chunks(st, writer, plan, file, main_rows_, true);
         // Keep the lease while the others end their last chunk.
         auto all_done = [&] {
@@ -809,9 +816,9 @@ void RunExecutor::execute() noexcept {
       // thread formats them (and compresses, hashes and writes), so both cores work.
       flush(buf.size());  // the BOM and header go first, formatted
       OutputFile *file = files.back().get();
-      Stmt st(r, plan.sql);
+      Stmt st = read_source([&] { return Stmt(r, plan.sql); }, at_row);
       bind_params(st, plan.params);
-      while (st.step()) {
+      while (read_source([&] { return st.step(); }, at_row)) {
         writer.capture_row(st.get(), buf);
         ++rows_;
         if (cfg.test_row_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.test_row_delay_us));
@@ -828,7 +835,7 @@ void RunExecutor::execute() noexcept {
       if (!buf.empty()) pipeline_->submit(file, buf, 0, &writer);
       part_rows.back() = rows_;
     } else {
-      Stmt st(r, plan.sql);
+      Stmt st = read_source([&] { return Stmt(r, plan.sql); }, at_row);
       bind_params(st, plan.params);
       std::string row_tail;
       // Would the row that starts at buf[before] take the part past file_max_bytes? A plain
@@ -858,7 +865,7 @@ void RunExecutor::execute() noexcept {
         pending = part_input + static_cast<int64_t>(buf.size());
         return over();
       };
-      while (st.step()) {
+      while (read_source([&] { return st.step(); }, at_row)) {
         size_t before = buf.size();
         writer.write_row(st.get(), buf);
         bool over_rows = o.file_max_rows > 0 && part_rows.back() >= o.file_max_rows;

@@ -3,7 +3,7 @@
 // How values are written
 //   INTEGER  exact decimal ("-9223372036854775808").
 //   REAL     the shortest text that reads back to the same double (std::to_chars' text, made
-//            faster: format_real below); ".0" is
+//            faster with fmt's Dragonbox where the build finds it: format_real below); ".0" is
 //            appended when that text has neither '.' nor an exponent, so a REAL never reads back
 //            as an INTEGER (2.0 -> "2.0", -0.0 -> "-0.0"). +/-infinity -> "1e999" / "-1e999",
 //            which SQLite, Python and strtod read back as infinity. NaN (SQLite never stores one;
@@ -49,7 +49,6 @@
 // reading thread only copies values, another formats them with the same routines.
 #include "writer.h"
 
-#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -61,6 +60,15 @@
 #include <new>
 #include <utility>
 
+// Set by CMakeLists.txt: 1 when fmt::detail::dragonbox (an internal of fmt) compiles with the
+// signature format_real expects and EXPORT_FORCE_TO_CHARS is off, else 0.
+#ifndef EXPORT_HAVE_FMT_DRAGONBOX
+#error "EXPORT_HAVE_FMT_DRAGONBOX must be defined (0 or 1) by the build"
+#endif
+#if EXPORT_HAVE_FMT_DRAGONBOX
+#include <fmt/format.h>
+#endif
+
 namespace sqlexport {
 
 namespace {
@@ -68,6 +76,19 @@ namespace {
 constexpr char kHexDigits[] = "0123456789ABCDEF";
 constexpr size_t kNumberBuffer = kRealTextMax;  // int64 text is 20 bytes
 
+// format_real's reference: std::to_chars' shortest text, plus ".0" when it has neither '.' nor
+// an exponent. Used for zero, for the integral values whose fixed text needs their exact
+// digits, and for every REAL where fmt's Dragonbox is not used.
+size_t real_by_to_chars(double v, char *buf) noexcept {
+  char *end = std::to_chars(buf, buf + kRealTextMax - 2, v).ptr;
+  if (std::find_if(buf, end, [](char c) { return c == '.' || c == 'e'; }) == end) {
+    *end++ = '.';
+    *end++ = '0';
+  }
+  return static_cast<size_t>(end - buf);
+}
+
+#if EXPORT_HAVE_FMT_DRAGONBOX
 // Two decimal digits per entry: "00", "01", ..., "99".
 constexpr char kDigitPairs[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -95,34 +116,12 @@ char *digits_ending_at(char *end, uint64_t s) noexcept {
   return end;
 }
 
-// format_real's reference: std::to_chars' shortest text, plus ".0" when it has neither '.' nor
-// an exponent. Used for zero and for the integral values whose fixed text needs their exact
-// digits.
-size_t real_by_to_chars(double v, char *buf) noexcept {
-  char *end = std::to_chars(buf, buf + kRealTextMax - 2, v).ptr;
-  if (std::find_if(buf, end, [](char c) { return c == '.' || c == 'e'; }) == end) {
-    *end++ = '.';
-    *end++ = '0';
-  }
-  return static_cast<size_t>(end - buf);
-}
-
-}  // namespace
-
-// The same text as real_by_to_chars, about three times faster: the shortest digits that read
-// back to v come from fmt's Dragonbox (libstdc++'s to_chars uses Ryu: both give the shortest
-// digits, the closest to v among them), then they are laid out as to_chars does: fixed
-// notation ("0.001", "123.45") unless scientific ("1e-04", "1.5e+300") is shorter, fixed on a
-// tie. tests/unit/test_writer.cpp compares both on millions of doubles.
-size_t format_real(double v, char *buf) noexcept {
-  if (std::isnan(v)) return 0;
-  if (std::isinf(v)) {
-    const char *text = v > 0 ? "1e999" : "-1e999";
-    size_t n = std::strlen(text);
-    std::memcpy(buf, text, n);
-    return n;
-  }
-  if (v == 0) return real_by_to_chars(v, buf);
+// The same text as real_by_to_chars for a finite non-zero v, about three times faster: the
+// shortest digits that read back to v come from fmt's Dragonbox (libstdc++'s to_chars uses Ryu:
+// both give the shortest digits, the closest to v among them), then they are laid out as
+// to_chars does: fixed notation ("0.001", "123.45") unless scientific ("1e-04", "1.5e+300") is
+// shorter, fixed on a tie. tests/unit/test_writer.cpp compares both on millions of doubles.
+size_t real_by_dragonbox(double v, char *buf) noexcept {
   auto dec = fmt::detail::dragonbox::to_decimal(std::fabs(v));  // v = significand * 10^exponent
   uint64_t sig = dec.significand;
   int e = dec.exponent;
@@ -197,11 +196,32 @@ size_t format_real(double v, char *buf) noexcept {
   }
   return static_cast<size_t>(p - buf);
 }
+#endif  // EXPORT_HAVE_FMT_DRAGONBOX
+
+}  // namespace
+
+size_t format_real(double v, char *buf) noexcept {
+  if (std::isnan(v)) return 0;
+  if (std::isinf(v)) {
+    const char *text = v > 0 ? "1e999" : "-1e999";
+    size_t n = std::strlen(text);
+    std::memcpy(buf, text, n);
+    return n;
+  }
+  if (v == 0) return real_by_to_chars(v, buf);
+#if EXPORT_HAVE_FMT_DRAGONBOX
+  return real_by_dragonbox(v, buf);
+#else
+  return real_by_to_chars(v, buf);
+#endif
+}
 
 size_t format_real_reference(double v, char *buf) noexcept {
   if (std::isnan(v) || std::isinf(v) || v == 0) return format_real(v, buf);
   return real_by_to_chars(v, buf);
 }
+
+bool format_real_uses_dragonbox() noexcept { return EXPORT_HAVE_FMT_DRAGONBOX != 0; }
 
 namespace {
 

@@ -17,8 +17,11 @@ namespace sqlexport {
 // scratch); returns the length of the text, or 0 for NaN.
 constexpr size_t kRealTextMax = 48;
 size_t format_real(double v, char *buf) noexcept;
-// The same text, from std::to_chars alone: what format_real is tested against.
+// The same text, from std::to_chars alone: what format_real is tested against, and what it
+// falls back to where the build does not use fmt's Dragonbox (CMakeLists.txt).
 size_t format_real_reference(double v, char *buf) noexcept;
+// True when format_real takes its digits from fmt's Dragonbox (EXPORT_HAVE_FMT_DRAGONBOX).
+bool format_real_uses_dragonbox() noexcept;
 
 class RowWriter {
  public:

@@ -150,7 +150,16 @@ TEST_CASE("writer: random doubles read back with identical bits", "[writer]") {
   sqlite3_finalize(stmt);
 }
 
+// The build chose the path it says: EXPORT_HAVE_FMT_DRAGONBOX is set for this file as for
+// ext/writer.cpp (tests/CMakeLists.txt builds these tests twice: with the build's choice in
+// unit_tests, and with std::to_chars forced in unit_writer_to_chars).
+TEST_CASE("writer: format_real uses the path the build chose", "[writer]") {
+  REQUIRE(format_real_uses_dragonbox() == (EXPORT_HAVE_FMT_DRAGONBOX != 0));
+}
+
 // format_real lays Dragonbox's digits out itself; it must give std::to_chars' text exactly.
+// (Where it falls back to std::to_chars, this compares the fallback with itself; the other
+// tests of this file then check the fallback's text.)
 TEST_CASE("writer: format_real writes what std::to_chars writes, for millions of doubles", "[writer]") {
   char got[kRealTextMax], want[kRealTextMax];
   size_t checked = 0;
