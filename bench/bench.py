@@ -103,7 +103,7 @@ class Bench:
 
     def ext_sql(self, db, sql):
         """argv of a fresh sqlite3 process that loads the extension and runs sql."""
-        # A busy timeout, as every application needs one (README, known problems): the process's
+        # A busy timeout, as every application needs one (docs/REFERENCE.md, known problems): the process's
         # own worker reads the database while export_run commits (rollback-journal mode).
         return [SHELL, "-batch", "-noheader", "-list", "-cmd", ".timeout 10000", "-cmd", f".load {self.stem}", db, sql]
 
@@ -437,6 +437,19 @@ class Bench:
                 small.append(m["maxrss_kib"])
         if small:
             self.rss[a.small_rows] = max(small)
+        # The same for each codec (cases 12 and 14, one worker): memory must stay flat with them too.
+        self.rss_codec = {}
+        for c, name in ((12, "bench_orders_gz"), (14, "bench_orders_zst")):
+            big = [m["maxrss_kib"] for m in self.results.get(c, [])]
+            small = []
+            for _ in range(a.reps):
+                m, err, _ = self.export_once(a.small_db, a.small_rows, False, a.smoke, name=name)
+                if err:
+                    self.fail(f"RSS at {a.small_rows} rows, {name}: {err}")
+                else:
+                    small.append(m["maxrss_kib"])
+            if big and small:
+                self.rss_codec[COMPRESSED[c][1]] = {a.small_rows: max(small), a.rows: max(big)}
         # Queued runs that never start cost only a row each (they are aborted afterwards), so
         # the queue is sized generously: about a minute of exporting (20 s with --smoke).
         cover = 20.0 if a.smoke else 60.0
@@ -596,6 +609,10 @@ class Bench:
             lo, hi = sorted(self.rss)
             L.append(f"| RSS growth from {lo:,} to {hi:,} rows | "
                      f"{(self.rss[hi] - self.rss[lo]) / self.rss[lo] * 100:+.1f} % |")
+        for codec, by_rows in getattr(self, "rss_codec", {}).items():
+            lo, hi = sorted(by_rows)
+            L.append(f"| peak RSS, {codec} (1 worker), {lo:,} and {hi:,} rows | {by_rows[lo] / 1024:.1f} MiB, "
+                     f"{by_rows[hi] / 1024:.1f} MiB ({(by_rows[hi] - by_rows[lo]) / by_rows[lo] * 100:+.1f} %) |")
         cr = self.commit
         if cr and cr["fraction"] is not None and cr["fraction_shell"] is not None:
             L.append(f"| WAL commit rate of the application (single-row INSERTs, synchronous={cr['synchronous']}) "
@@ -655,6 +672,9 @@ class Bench:
                v is not None and v <= 5, "{:.2f} ms")
         v = max(self.rss.values()) / 1024 if self.rss else None
         target("peak RSS < 64 MiB", v, v is not None and v < 64, "{:.1f} MiB")
+        for codec, by_rows in getattr(self, "rss_codec", {}).items():
+            v = max(by_rows.values()) / 1024
+            target(f"(issue 16) peak RSS < 64 MiB with {codec}", v, v < 64, "{:.1f} MiB")
         if len(self.rss) == 2:
             lo, hi = sorted(self.rss)
             v = abs(self.rss[hi] - self.rss[lo]) / self.rss[lo] * 100

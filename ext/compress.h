@@ -24,7 +24,7 @@ enum class Compression { none, gzip, zstd };
 const char *compression_name(Compression c) noexcept;    // "none", "gzip", "zstd"
 const char *compression_suffix(Compression c) noexcept;  // "", ".gz", ".zst"
 // The levels a user may choose (option "compression_level"), and the one used when none is
-// chosen (see README, "Options": measured on the benchmark's CSV).
+// chosen (see docs/REFERENCE.md, "Options": measured on the benchmark's CSV).
 int min_level(Compression c) noexcept;
 int max_level(Compression c) noexcept;
 int default_level(Compression c) noexcept;

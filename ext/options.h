@@ -33,7 +33,7 @@ struct PivotSummary {
 };
 
 // The pivot option: group rows by fields, one summary column per summary (and, with column,
-// per distinct value of column). See README "Pivot exports".
+// per distinct value of column). See docs/REFERENCE.md "Pivot exports".
 struct Pivot {
   std::vector<std::string> fields;  // source spelling, group-by order; may be empty (one row)
   std::string column;               // empty: no column pivot

@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
   sqlite3 *db = nullptr;
   if (sqlite3_open(argv[1], &db) != SQLITE_OK) return 1;
   // In rollback-journal mode the worker's short write transactions briefly lock readers out,
-  // as any second writer would: give the connection a busy timeout (see README).
+  // as any second writer would: give the connection a busy timeout (see docs/REFERENCE.md).
   sqlite3_busy_timeout(db, 5000);
   int rc = exec_print(db,
                       "CREATE TABLE IF NOT EXISTS items(id INTEGER PRIMARY KEY, name TEXT);"

@@ -19,7 +19,7 @@
 // Every bug these tests found is fixed (README.md here): their checks are strict.
 //
 // Each prints "FIGURES <test>: ..." lines (rounds, kills, runs completed, rescued, lost) for the
-// README's table. EXPORT_SANITIZE non-empty (ASan/TSan builds): fewer rounds and rows.
+// table in docs/GUARANTEES.md. EXPORT_SANITIZE non-empty (ASan/TSan builds): fewer rounds and rows.
 // RELIABILITY_SEED=<n> replays the random moments of a crash or shutdown loop.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
