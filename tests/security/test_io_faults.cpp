@@ -18,6 +18,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -144,6 +145,12 @@ bool cleanup_call(const Call &c) {
 TEST_CASE("io faults: every failing file operation of a run fails it cleanly", "[security][io_faults]") {
   for (const Shape &shape : shapes()) {
   CAPTURE(shape.label);
+  // The large run takes longer than 1.5 s in the sanitizer builds: the worker's first sweep
+  // (which opens the folder through FileSystem too) then falls inside it, and the calls are no
+  // longer the same from run to run. test_output.cpp's fault test fails writes with gzip blocks
+  // in flight in every build.
+  const char *sanitize = std::getenv("EXPORT_SANITIZE");
+  if (shape.rows > 1000 && sanitize && *sanitize) continue;
   // The clean run: what the calls are, and that it is deterministic.
   std::vector<Call> clean;
   {
