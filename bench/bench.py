@@ -193,35 +193,31 @@ class Bench:
 
     # ---- the cases -----------------------------------------------------------------------
 
-    def case_shell(self, verify):
-        out = os.path.join(self.a.data, "shell.csv")
-        m = measure.run([SHELL, "-csv", self.a.db, "SELECT * FROM orders"], stdout_path=out, timeout_s=self.timeout)
+    def shell_output(self, argv, out, what, verify):
+        """Run a case that writes the table's CSV to out (cases 1, 7-9): check its exit status
+        and, when verify, its records; record the size written; remove the file."""
+        m = measure.run(argv, stdout_path=out, timeout_s=self.timeout)
         err = None
         if m["rc"] != 0:
-            err = f"sqlite3 -csv exited with {m['rc']}: {m['stderr'].strip()[:300]}"
+            err = f"{what} exited with {m['rc']}: {m['stderr'].strip()[:300]}"
         elif verify:
             n = self.count_csv_records(out)
             if n != self.a.rows:
-                err = f"sqlite3 -csv wrote {n} CSV records, expected {self.a.rows}"
+                err = f"{what} wrote {n} CSV records, expected {self.a.rows}"
         m["out_bytes"] = os.path.getsize(out)
         os.unlink(out)
         return m, err
+
+    def case_shell(self, verify):
+        return self.shell_output([SHELL, "-csv", self.a.db, "SELECT * FROM orders"],
+                                 os.path.join(self.a.data, "shell.csv"), "sqlite3 -csv", verify)
 
     def case_pipe(self, c, verify):
         """Cases 7-9: the shell's CSV piped into a compressor (the process times include both)."""
         out = os.path.join(self.a.data, "shell.csv" + (".zst" if PIPES[c][0] == "zstd" else ".gz"))
         script = 'set -o pipefail; "$0" -csv "$1" "SELECT * FROM orders" | ' + " ".join(PIPES[c])
-        m = measure.run(["bash", "-c", script, SHELL, self.a.db], stdout_path=out, timeout_s=self.timeout)
-        err = None
-        if m["rc"] != 0:
-            err = f"sqlite3 -csv | {' '.join(PIPES[c])} exited with {m['rc']}: {m['stderr'].strip()[:300]}"
-        elif verify:
-            n = self.count_csv_records(out)
-            if n != self.a.rows:
-                err = f"sqlite3 -csv | {PIPES[c][0]} wrote {n} CSV records, expected {self.a.rows}"
-        m["out_bytes"] = os.path.getsize(out)
-        os.unlink(out)
-        return m, err
+        return self.shell_output(["bash", "-c", script, SHELL, self.a.db], out,
+                                 f"sqlite3 -csv | {' '.join(PIPES[c])}", verify)
 
     def case_scan_floor(self, verify, fast=False):
         m = measure.run([self.a.scan_floor] + (["--fast"] if fast else []) + [self.a.db], timeout_s=self.timeout)

@@ -134,9 +134,12 @@ class GzipCompressor final : public Compressor {
   }
 
  private:
+  // A full block and its member. Jobs are reused (spare_), so their buffers are allocated
+  // once: in keeps its capacity, out holds block_bound_ bytes (uninitialised).
   struct Job {
     std::string in;
-    std::string out;
+    std::unique_ptr<char[]> out;
+    size_t out_len = 0;
     bool done = false;
     bool failed = false;
   };
@@ -149,20 +152,26 @@ class GzipCompressor final : public Compressor {
       block_.clear();
       return;
     }
-    auto job = std::make_unique<Job>();
-    job->in.swap(block_);
     std::unique_lock<std::mutex> lock(mu_);
+    std::unique_ptr<Job> job;
     if (!spare_.empty()) {
-      block_.swap(spare_.back());
+      job = std::move(spare_.back());
       spare_.pop_back();
+    } else {
+      lock.unlock();
+      job = std::make_unique<Job>();
+      job->out.reset(new char[block_bound_]);
+      lock.lock();
     }
+    job->in.swap(block_);  // block_ takes the spent job's input buffer, capacity and all
+    job->done = job->failed = false;
     todo_.push_back(job.get());
     order_.push_back(std::move(job));
     work_cv_.notify_one();
     write_done(lock, 2 * threads_.size() + 1);
     lock.unlock();
     block_.clear();
-    block_.reserve(kBlock);
+    if (block_.capacity() < kBlock) block_.reserve(kBlock);
   }
 
   void start_threads() {
@@ -183,14 +192,11 @@ class GzipCompressor final : public Compressor {
         std::unique_ptr<Job> job = std::move(order_.front());
         order_.pop_front();
         lock.unlock();
-        if (job->failed) throw ExportError(Code::internal, "gzip compression failed: out of memory");
-        sink_(job->out.data(), job->out.size());
+        if (job->failed) throw ExportError(Code::internal, "gzip compression failed");
+        sink_(job->out.get(), job->out_len);
         ++members_;
         lock.lock();
-        if (spare_.size() < 2) {
-          job->in.clear();
-          spare_.push_back(std::move(job->in));
-        }
+        spare_.push_back(std::move(job));  // at most as many as were in flight
       }
       if (order_.size() <= keep) return;
       done_cv_.wait(lock, [&] { return order_.front()->done; });
@@ -205,29 +211,21 @@ class GzipCompressor final : public Compressor {
       Job *job = todo_.front();
       todo_.pop_front();
       lock.unlock();
-      bool ok = compress(c, job->in, job->out);
+      // Never 0: out holds the bound of a full block. No allocation happens here.
+      job->out_len = libdeflate_gzip_compress(c, job->in.data(), job->in.size(), job->out.get(), block_bound_);
       lock.lock();
-      job->failed = !ok;
+      job->failed = job->out_len == 0;
       job->done = true;
       done_cv_.notify_all();
     }
   }
 
-  // One gzip member of in, into out; false when memory ran out.
-  static bool compress(libdeflate_compressor *c, const std::string &in, std::string &out) noexcept {
-    try {
-      out.resize(libdeflate_gzip_compress_bound(c, in.size()));
-    } catch (...) {
-      return false;
-    }
-    size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
-    out.resize(n);
-    return n > 0;  // 0 only when out is too small, which the bound rules out
-  }
-
+  // One member of a partial block (or an empty one), on the calling thread.
   void compress_here(const std::string &in) {
-    if (!compress(own_.get(), in, scratch_)) throw ExportError(Code::internal, "gzip compression failed: out of memory");
-    sink_(scratch_.data(), scratch_.size());
+    scratch_.resize(libdeflate_gzip_compress_bound(own_.get(), in.size()));
+    size_t n = libdeflate_gzip_compress(own_.get(), in.data(), in.size(), scratch_.data(), scratch_.size());
+    if (n == 0) throw ExportError(Code::internal, "gzip compression failed");  // the bound rules it out
+    sink_(scratch_.data(), n);
     ++members_;
   }
 
@@ -245,7 +243,7 @@ class GzipCompressor final : public Compressor {
   std::condition_variable done_cv_;       // a job is done
   std::deque<std::unique_ptr<Job>> order_;  // blocks in flight, in file order
   std::deque<Job *> todo_;                  // of those, the ones no thread has taken
-  std::vector<std::string> spare_;          // spent input buffers
+  std::vector<std::unique_ptr<Job>> spare_;  // written jobs, for reuse
   bool stopping_ = false;
   std::vector<std::thread> threads_;  // last: joined in the destructor, before the rest goes
 };
