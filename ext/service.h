@@ -35,6 +35,9 @@ struct ServiceConfig {
   // snapshot and before any reads a row (SQLITE_EXPORT_TEST_PARALLEL_DELAY_MS), so that a test
   // can commit in that window.
   int64_t test_parallel_delay_ms = 0;
+  // Tests only: rows of an xlsx sheet, header included (SQLITE_EXPORT_TEST_XLSX_SHEET_ROWS; 0 =
+  // Excel's 1,048,576), so that a test reaches the next sheet with a few rows.
+  int64_t test_xlsx_sheet_rows = 0;
 };
 
 class Service {
