@@ -21,6 +21,11 @@ Compressed output (issue 16), in the same alternation:
  11. DuckDB   COPY ... (COMPRESSION zstd), 2 threads
  12-15. the extension with "compression": "gzip" / "zstd" (default levels), 1 worker and
         `parallel` 2
+Spreadsheets (issue 18), in the same alternation:
+ 16. the extension with format xlsx (libxlsxwriter, constant memory), 1 worker; reported beside
+     case 3 (the plain CSV export of the same run). DuckDB's `COPY ... (FORMAT xlsx)` needs its
+     excel extension, which DuckDB downloads on first use: not measured (no network here but
+     Debian's and npm's mirrors).
 Each compressed case reports the size of what it wrote and its wall time as a ratio to the
 plain export of the same run (case 3 for one worker, case 4 for parallel 2, case 1 for the
 shell pipes, case 5 for DuckDB).
@@ -65,6 +70,7 @@ CASE_NAMES = {
     13: "extension gzip, `parallel` 2",
     14: "extension zstd, 1 worker",
     15: "extension zstd, `parallel` 2",
+    16: "extension xlsx, 1 worker",
 }
 # The compressed cases: (its plain counterpart, the codec).
 COMPRESSED = {7: (1, "gzip"), 8: (1, "gzip"), 9: (1, "zstd"), 10: (5, "gzip"), 11: (5, "zstd"),
@@ -72,7 +78,8 @@ COMPRESSED = {7: (1, "gzip"), 8: (1, "gzip"), 9: (1, "zstd"), 10: (5, "gzip"), 1
 PIPES = {7: ["gzip"], 8: ["pigz"], 9: ["zstd", "-q", "-T0"]}
 # The extension's compressed cases: (definition, parallel).
 EXT_CASES = {3: ("bench_orders", False), 4: ("bench_orders", True), 12: ("bench_orders_gz", False),
-             13: ("bench_orders_gz", True), 14: ("bench_orders_zst", False), 15: ("bench_orders_zst", True)}
+             13: ("bench_orders_gz", True), 14: ("bench_orders_zst", False), 15: ("bench_orders_zst", True),
+             16: ("bench_orders_xlsx", False)}
 FINGERPRINT_SQL = ("SELECT count(*), count(note), sum(note = ''), count(total), count(payload), "
                    "sum(length(payload)), sum(qty % 1000), max(id), max(created_at), "
                    "sum(note LIKE '%' || char(10) || '%') FROM orders")
@@ -158,7 +165,9 @@ class Bench:
             for name, source, options in defs:
                 if name not in have:
                     c.execute("INSERT INTO exports(name, source, options) VALUES (?, ?, ?)", (name, source, options))
-            names = [d[0] for d in defs]
+            if "bench_orders_xlsx" not in have:
+                c.execute("INSERT INTO exports(name, source, format) VALUES ('bench_orders_xlsx', 'orders', 'xlsx')")
+            names = [d[0] for d in defs] + ["bench_orders_xlsx"]
             leftover = side.clean_up(c, names)
             if leftover:
                 print(f"bench: removed {leftover} runs left in {db} by an earlier benchmark")
@@ -248,6 +257,8 @@ class Bench:
             err = f"{what}: rows_written = {run['rows_written']}, expected {rows}"
         elif sum(f[2] for f in run["files"]) != rows:
             err = f"{what}: export_files.row_count adds up to {sum(f[2] for f in run['files'])}, expected {rows}"
+        elif verify and name.endswith("_xlsx"):
+            err = self.check_xlsx(run["files"], rows, what)
         elif verify:
             n = sum(self.count_csv_records(f[1]) - 1 for f in run["files"])  # minus each file's header
             if n != rows:
@@ -261,6 +272,26 @@ class Bench:
         if run:
             self.delete_run(db, run["id"])
         return m, err, run
+
+    def check_xlsx(self, files, rows, what):
+        """An xlsx export: zip archives; with openpyxl (python3-openpyxl), their data rows counted."""
+        for f in files:
+            with open(f[1], "rb") as fh:
+                if fh.read(4) != b"PK\x03\x04":
+                    return f"{what}: {f[1]} is not a zip archive"
+        if rows > 200000:
+            return None  # openpyxl would take minutes; the run's own counts were checked
+        try:
+            import openpyxl
+        except ImportError:
+            return None
+        n = 0
+        for f in files:
+            wb = openpyxl.load_workbook(f[1], read_only=True)
+            for ws in wb.worksheets:
+                n += sum(1 for _ in ws.iter_rows(values_only=True)) - 1  # minus each sheet's header
+            wb.close()
+        return None if n == rows else f"{what}: the xlsx files hold {n} data rows, expected {rows}"
 
     def case_export(self, c, verify):
         name, parallel = EXT_CASES[c]
@@ -379,7 +410,7 @@ class Bench:
                 self.notes.append(f"case {c} skipped: `{argv[0]}` is not installed (scripts/setup.sh installs it)")
         if duck:
             cases += [10, 11]
-        cases += [12, 14] + ([13, 15] if parallel else [])
+        cases += [12, 14] + ([13, 15] if parallel else []) + [16]
         if os.path.exists(load_csv):
             os.unlink(load_csv)
         fns = {1: self.case_shell, 2: self.case_scan_floor, 5: self.case_duckdb,
@@ -582,6 +613,23 @@ class Bench:
         L.append("Plain sizes: " + ", ".join(f"({c}) {med[c]['bytes'] / 1e6:.1f} MB" for c in (1, 3, 4, 5)
                                              if c in med and med[c].get("bytes")) + ". Cases 7–9 time the whole "
                  "pipeline (shell and compressor); 10–11 the `COPY` alone, as case 5.")
+        L.append("")
+        L.append("## Spreadsheets (issue 18)")
+        L.append("")
+        L.append("| # | case | wall median (s) | CPU median (s) | CPU ÷ wall | peak RSS (MiB) | size (MB) | wall ÷ (3) "
+                 "| CPU ÷ (3) |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for c in (3, 16):
+            if c in med:
+                d = med[c]
+                size = f"{d['bytes'] / 1e6:.1f}" if d.get("bytes") else "–"
+                L.append(f"| {c} | {CASE_NAMES[c]} | {d['wall_s']:.3f} | {d['cpu_s']:.3f} | {d['cpu_s'] / d['wall_s']:.2f} "
+                         f"| {d['rss']:.1f} | {size} | {ratio(c, 3)} | {ratio(c, 3, 'cpu_s')} |")
+            else:
+                L.append(f"| {c} | {CASE_NAMES[c]} | {'error' if c in self.results else 'not run'} | | | | | | |")
+        L.append("")
+        L.append("DuckDB's `COPY ... (FORMAT xlsx)` needs its `excel` extension, which DuckDB downloads when first "
+                 "used; this machine reaches only Debian's and npm's mirrors, so it is not measured.")
         L.append("")
         L.append("## Other measurements")
         L.append("")

@@ -20,6 +20,7 @@
 #include "service.h"
 #include "util.h"
 #include "writer.h"
+#include "xlsx.h"
 
 namespace sqlexport {
 
@@ -128,6 +129,24 @@ void RunExecutor::execute() noexcept {
                                         "export_config('output_dir', ...)");
     out_dir_ = cfg.output_dir;
     dir.emplace(out_dir_);
+    if (run_.def.format == Format::xlsx) {
+      // Spreadsheets (ext/xlsx.h): libxlsxwriter builds each part on this thread; no pipeline.
+      std::vector<int64_t> part_rows;
+      Stmt st = read_source([&] { return Stmt(r, plan.sql); }, at_row);
+      bind_params(st, plan.params);
+      XlsxRun x{*dir, fmt::format("{}-{}", run_.id, run_.token), plan.options, plan.columns, st.get(),
+                [&] { return read_source([&] { return st.step(); }, at_row); },
+                [&](int64_t part) { return file_name(plan.options, run_.def.format, run_.number, part); },
+                [this] { heartbeat(false); check_stop(); },
+                [&cfg] { if (cfg.test_row_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.test_row_delay_us)); },
+                &rows_, cfg.test_xlsx_sheet_rows > 0 ? cfg.test_xlsx_sheet_rows : kXlsxSheetRows};
+      write_xlsx(x, files, part_rows);
+      check_stop();
+      exec(r, "COMMIT");  // end the read transaction before taking the write lock
+      finish(*dir, files, part_rows, plan, rows_);
+      sqlite3_progress_handler(r, 0, nullptr, nullptr);
+      return;
+    }
     const Options &o = plan.options;
     bool split = o.file_max_rows > 0 || o.file_max_bytes > 0;
     bool compressed = o.compression != Options::Compression::none;

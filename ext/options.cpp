@@ -183,13 +183,42 @@ json pivot_to_json(const Pivot &p) {
   return j;
 }
 
+// True when v is what a csv or tsv definition shows for option name by default.
+bool at_text_default(const std::string &name, const json &v) {
+  if (name == "delimiter") return v == "," || v == "\t";
+  if (name == "null") return v == "";
+  if (name == "force_quote") return v == false || (v.is_array() && v.empty());
+  if (name == "line_ending") return v == "\n";
+  if (name == "bom" || name == "formula_escape") return v == false;
+  if (name == "compression") return v == "none";
+  if (name == "compression_level") return v.is_null();
+  if (name == "file_max_bytes") return v.is_number_integer() && v.get<int64_t>() == 0;
+  return false;
+}
+
 }  // namespace
+
+const std::vector<RefusedOption> &xlsx_refused_options() {
+  static const std::vector<RefusedOption> k = {
+      {"delimiter", "cells need no delimiter"},
+      {"null", "a NULL is an empty cell"},
+      {"force_quote", "cells are never quoted"},
+      {"line_ending", "an xlsx file has no lines"},
+      {"bom", "an xlsx file is not a text file"},
+      {"formula_escape", "text is always written as a text cell, never as a formula"},
+      {"compression", "an xlsx file is already a zip archive"},
+      {"compression_level", "an xlsx file is already a zip archive"},
+      {"file_max_bytes", "the size of a zip archive is known only once it is complete; use file_max_rows"},
+  };
+  return k;
+}
 
 Format parse_format(const std::string &text) {
   if (text == "csv") return Format::csv;
   if (text == "tsv") return Format::tsv;
   if (text == "jsonl") return Format::jsonl;
-  bad(fmt::format("format '{}' is not supported; expected csv, tsv or jsonl", text));
+  if (text == "xlsx") return Format::xlsx;
+  bad(fmt::format("format '{}' is not supported; expected csv, tsv, jsonl or xlsx", text));
 }
 
 const char *format_name(Format f) noexcept {
@@ -197,6 +226,7 @@ const char *format_name(Format f) noexcept {
     case Format::csv: return "csv";
     case Format::tsv: return "tsv";
     case Format::jsonl: return "jsonl";
+    case Format::xlsx: return "xlsx";
   }
   return "csv";
 }
@@ -229,6 +259,18 @@ Options parse_options(const std::string &json_text, Format format, const std::st
   if (!json_text.empty()) {
     in = parse_json_text(json_text, "options");
     if (!in.is_null() && !in.is_object()) bad(fmt::format("options must be a JSON object, not {}", in.dump()));
+  }
+  o.xlsx = format == Format::xlsx;
+  if (o.xlsx && in.is_object()) {
+    // Options that make no sense in a spreadsheet are refused; at their csv/tsv default (as a
+    // definition shows them, e.g. one switched from csv) they are accepted and dropped.
+    for (const auto &r : xlsx_refused_options()) {
+      auto it = in.find(r.name);
+      if (it == in.end()) continue;
+      if (!at_text_default(r.name, *it))
+        bad(fmt::format("option '{}' does not apply to format xlsx ({}); leave it out", r.name, r.why));
+      in.erase(it);
+    }
   }
   bool name_given = false;
   const json *level = nullptr;  // compression_level, checked once compression is known
@@ -420,6 +462,8 @@ json Options::to_json() const {
   else j["schedule"] = schedule;
   if (incremental_column.empty()) j["incremental"] = nullptr;
   else j["incremental"] = json{{"column", incremental_column}};
+  if (xlsx)
+    for (const auto &r : xlsx_refused_options()) j.erase(r.name);
   return j;
 }
 

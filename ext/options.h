@@ -12,12 +12,12 @@
 
 namespace sqlexport {
 
-enum class Format { csv, tsv, jsonl };
+enum class Format { csv, tsv, jsonl, xlsx };
 
-// Parse "csv", "tsv" or "jsonl"; throws ExportError(invalid_request) naming the value.
+// Parse "csv", "tsv", "jsonl" or "xlsx"; throws ExportError(invalid_request) naming the value.
 Format parse_format(const std::string &text);
 const char *format_name(Format f) noexcept;
-// File extension without the dot: "csv", "tsv", "jsonl".
+// File extension without the dot: "csv", "tsv", "jsonl", "xlsx".
 const char *format_extension(Format f) noexcept;
 
 struct OrderKey {
@@ -71,6 +71,8 @@ struct Options {
   // Option "incremental": the column whose watermark bounds each run (source spelling, or
   // "rowid"); empty: none. See plan_run.
   std::string incremental_column;
+  // xlsx: to_json() leaves out the options that do not apply to it (see xlsx_refused_options).
+  bool xlsx = false;
 
   // Every option with its value, defaults included, as stored in exports.options.
   nlohmann::json to_json() const;
@@ -81,6 +83,15 @@ struct Options {
 // Throws ExportError(invalid_request) with a message naming the option and what is accepted.
 Options parse_options(const std::string &json_text, Format format, const std::string &definition_name,
                       const std::vector<std::string> &columns);
+
+// The options that format xlsx refuses (given with a value other than their csv/tsv default),
+// with why: delimiter, null, force_quote, line_ending, bom, formula_escape, compression,
+// compression_level, file_max_bytes.
+struct RefusedOption {
+  const char *name;
+  const char *why;
+};
+const std::vector<RefusedOption> &xlsx_refused_options();
 
 // Find name among columns, ignoring ASCII case as SQLite does; returns the index or -1.
 int find_column(const std::vector<std::string> &columns, const std::string &name);

@@ -64,6 +64,7 @@ Service::Service(sqlite3 *app_db) {
     config_.test_schedule_delay_ms = std::atoll(delay);
   if (const char *delay = std::getenv("SQLITE_EXPORT_TEST_PARALLEL_DELAY_MS"))
     config_.test_parallel_delay_ms = std::atoll(delay);
+  if (const char *rows = std::getenv("SQLITE_EXPORT_TEST_XLSX_SHEET_ROWS")) config_.test_xlsx_sheet_rows = std::atoll(rows);
   {
     Registry &r = registry();
     std::lock_guard<std::mutex> lock(r.mu);

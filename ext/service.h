@@ -39,6 +39,9 @@ struct ServiceConfig {
   // write lock to queue its run (SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS), so that a test can make
   // two processes race for one due time.
   int64_t test_schedule_delay_ms = 0;
+  // Tests only: rows of an xlsx sheet, header included (SQLITE_EXPORT_TEST_XLSX_SHEET_ROWS; 0 =
+  // Excel's 1,048,576), so that a test reaches the next sheet with a few rows.
+  int64_t test_xlsx_sheet_rows = 0;
 };
 
 class Service {

@@ -650,4 +650,12 @@ void RowWriter::write_captured(std::string_view raw, std::string &out) const {
   while (p < end) Impl::row(*this, next, out);
 }
 
+void append_blob_text(std::string &out, const void *data, int bytes, Options::Blob encoding) {
+  append_blob(out, data, bytes, encoding);
+}
+
+size_t utf8_sequence_length(const unsigned char *p, size_t n, bool &valid) noexcept {
+  return utf8_sequence(p, n, valid);
+}
+
 }  // namespace sqlexport

@@ -23,6 +23,13 @@ size_t format_real_reference(double v, char *buf) noexcept;
 // True when format_real takes its digits from fmt's Dragonbox (EXPORT_HAVE_FMT_DRAGONBOX).
 bool format_real_uses_dragonbox() noexcept;
 
+// Append a BLOB's bytes as option blob says (uppercase hex or padded base64): the text every
+// format writes for a BLOB.
+void append_blob_text(std::string &out, const void *data, int bytes, Options::Blob encoding);
+// For a byte >= 0x80 at p[0]: the length of the well-formed UTF-8 sequence starting there
+// (valid = true), or the length of its maximal invalid subpart, at least 1 (valid = false).
+size_t utf8_sequence_length(const unsigned char *p, size_t n, bool &valid) noexcept;
+
 class RowWriter {
  public:
   // columns: output column names, in order (the statement's columns 0..n-1).

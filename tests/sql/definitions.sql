@@ -24,7 +24,7 @@ INSERT INTO exports(name, source, columns) VALUES ('a', 'orders', '["id", 3]');
 INSERT INTO exports(name, source, columns) VALUES ('a', 'orders', '["id", "ID"]');
 INSERT INTO exports(name, source, columns) VALUES ('a', 'orders', '[1,');
 -- format
-INSERT INTO exports(name, source, format) VALUES ('a', 'orders', 'xlsx');
+INSERT INTO exports(name, source, format) VALUES ('a', 'orders', 'xls');
 -- options
 INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"delimeter": ";"}');
 INSERT INTO exports(name, source, options) VALUES ('a', 'orders', '{"delimiter": ";;"}');
