@@ -251,18 +251,46 @@ class GzipCompressor final : public Compressor {
 struct ZstdFree {
   void operator()(ZSTD_CCtx *c) const noexcept { ZSTD_freeCCtx(c); }
 };
+using ZstdPtr = std::unique_ptr<ZSTD_CCtx, ZstdFree>;
+
+// The context of the last zstd file this thread finished, kept for the next with the same
+// level and threads: its tables, buffers and worker threads are reused instead of allocated
+// again (at level 19 over 200 MB a context; a run writing many small parts would allocate them
+// for each). release_compression_cache() frees it; a thread's exit does too.
+struct ZstdSpare {
+  ZstdPtr cctx;
+  int level = 0;
+  unsigned threads = 0;
+};
+thread_local ZstdSpare t_zstd_spare;
 
 class ZstdCompressor final : public Compressor {
  public:
-  ZstdCompressor(int level, Sink sink, unsigned threads) : sink_(std::move(sink)), cctx_(ZSTD_createCCtx()) {
-    if (!cctx_) throw ExportError(Code::internal, "cannot start zstd compression: out of memory");
-    check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, level));
-    check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1));
-    // A libzstd built without threads refuses nbWorkers: it then compresses on this thread.
-    unsigned n = threads == 0 ? cores() : threads;
-    if (n > 1) ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_nbWorkers, static_cast<int>(n));
+  ZstdCompressor(int level, Sink sink, unsigned threads)
+      : sink_(std::move(sink)), level_(level), threads_(threads == 0 ? cores() : threads) {
+    ZstdSpare &spare = t_zstd_spare;
+    if (spare.cctx && spare.level == level_ && spare.threads == threads_) {
+      cctx_ = std::move(spare.cctx);  // reset when it was kept: parameters stay
+    } else {
+      spare.cctx.reset();
+      cctx_.reset(ZSTD_createCCtx());
+      if (!cctx_) throw ExportError(Code::internal, "cannot start zstd compression: out of memory");
+      check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, level));
+      check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1));
+      // A libzstd built without threads refuses nbWorkers: it then compresses on this thread.
+      if (threads_ > 1) ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_nbWorkers, static_cast<int>(threads_));
+    }
     out_.resize(ZSTD_CStreamOutSize());
   }
+
+  ~ZstdCompressor() override {
+    // Keep the context for this thread's next file: a new frame starts from a reset session
+    // (what a failed or abandoned stream left is dropped; the parameters stay).
+    if (ZSTD_isError(ZSTD_CCtx_reset(cctx_.get(), ZSTD_reset_session_only))) return;
+    t_zstd_spare = ZstdSpare{std::move(cctx_), level_, threads_};
+  }
+  ZstdCompressor(const ZstdCompressor &) = delete;
+  ZstdCompressor &operator=(const ZstdCompressor &) = delete;
 
   void write(const char *p, size_t n) override {
     ZSTD_inBuffer in{p, n, 0};
@@ -295,11 +323,15 @@ class ZstdCompressor final : public Compressor {
   }
 
   Sink sink_;
-  std::unique_ptr<ZSTD_CCtx, ZstdFree> cctx_;  // freeing it joins libzstd's threads
+  int level_;
+  unsigned threads_;
+  ZstdPtr cctx_;  // freeing it joins libzstd's threads
   std::string out_;
 };
 
 }  // namespace
+
+void release_compression_cache() noexcept { t_zstd_spare.cctx.reset(); }
 
 std::unique_ptr<Compressor> make_compressor(const Codec &codec, Compressor::Sink sink, unsigned threads) {
   int level = codec.level == 0 ? default_level(codec.kind) : codec.level;

@@ -54,4 +54,9 @@ class Compressor {
 // to use (0: one per core). Throws ExportError(internal) when the library cannot start.
 std::unique_ptr<Compressor> make_compressor(const Codec &codec, Compressor::Sink sink, unsigned threads = 0);
 
+// A thread keeps the zstd context of the last file it finished, for its next file with the
+// same level and threads (a run writing many parts reuses one). Free it (and join libzstd's
+// threads): the executor calls this when a run ends, so an idle worker holds no such memory.
+void release_compression_cache() noexcept;
+
 }  // namespace sqlexport

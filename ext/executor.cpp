@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "compress.h"
 #include "db.h"
 #include "executor.h"
 #include "output.h"
@@ -354,6 +355,7 @@ void RunExecutor::execute() noexcept {
     // Stop::aborted: the run is already ABORTED; Stop::lost: another worker owns it now.
     if (stop_ == Stop::aborted && recorded_) forget_aborted_files();
   }
+  release_compression_cache();  // the zstd context kept between this run's parts
   sqlite3_progress_handler(r, 0, nullptr, nullptr);
   sqlite3_exec(r, "ROLLBACK", nullptr, nullptr, nullptr);
 }

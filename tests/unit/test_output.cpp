@@ -721,3 +721,26 @@ TEST_CASE("output: every failing system call gives io_error and leaves no file",
   }
   CHECK(failures_seen > 50);
 }
+
+TEST_CASE("output: a zstd context kept from an abandoned or finished file starts the next one clean", "[output]") {
+  TempDir t;
+  OutputDir d(t.path);
+  std::string data;
+  for (int i = 0; data.size() < 2'000'000; ++i) data += "row," + std::to_string(i * 31) + ",text\n";
+  for (int level : {1, 19}) {
+    CAPTURE(level);
+    {
+      OutputFile a(d, "a.zst", "t", Codec{Compression::zstd, level});
+      a.write(std::string_view(data).substr(0, 1'500'000));  // mid-frame, then abandoned
+      a.discard();
+    }
+    for (int n = 0; n < 3; ++n) {  // the next files reuse the context: each a whole frame
+      std::string part = data.substr(static_cast<size_t>(n) * 1000, 700'000);
+      OutputFile b(d, "b" + std::to_string(n) + ".zst", "t", Codec{Compression::zstd, level});
+      b.write(part);
+      b.commit();
+      CHECK(unzstd(read_file(t.path + "/b" + std::to_string(n) + ".zst")) == part);
+    }
+  }
+  release_compression_cache();
+}
