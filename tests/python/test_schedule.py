@@ -42,7 +42,7 @@ DAY = 24 * HOUR
 CLICKS = json.dumps([{"attribute": "kind", "operator": "IS_EQUAL_TO", "value": "click"}])
 ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 POLL_S = t.scaled(15, 60)          # how long a case waits for the scheduler (it looks about once a second)
-QUIET_S = t.scaled(2.5, 5.0)       # how long a case waits to see that nothing more happens
+QUIET_S = t.scaled(2.0, 5.0)       # how long a case waits to see that nothing more happens
 
 clock = t.connect(os.path.join(folder, "clock.db"), workers=0)
 _offset = [0]
