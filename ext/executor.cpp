@@ -97,10 +97,10 @@ void RunExecutor::execute() noexcept {
     // An error of the source's own SQL or data is the user's (invalid_request), not the
     // extension's: it says where the run was, e.g. at which row (see read_source).
     auto at_row = [this] { return fmt::format("at row {}", rows_ + 1); };
-    Plan plan = read_source([&] { return plan_run(r, run_.def, run_.criteria, false); },
+    Plan plan = read_source([&] { return plan_run(r, run_.def, run_.criteria, false, true, run_.full); },
                             [] { return std::string("before its first row"); });
-    bool every_row = plan.criteria.is_null() || (plan.criteria.is_array() && plan.criteria.empty()) ||
-                     (plan.criteria.is_object() && plan.criteria.empty());
+    bool every_row = !plan.incremental && (plan.criteria.is_null() || (plan.criteria.is_array() && plan.criteria.empty()) ||
+                     (plan.criteria.is_object() && plan.criteria.empty()));
     if (plan.options.max_rows == 0 && !plan.range_sql.empty() && every_row) {
       // A whole rowid table and no limit: the count(*) pass (a tenth of the export's time) is
       // not needed; progress is estimated from the rowid span, and rows_matched is recorded at

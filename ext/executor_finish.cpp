@@ -117,11 +117,13 @@ void RunExecutor::finish(OutputDir &dir, std::vector<std::unique_ptr<OutputFile>
   Stmt up(c,
           "UPDATE main._export_runs SET status = 'COMPLETE', finished_at = ?3, expires_at = ?4, rows_matched = ?5, "
           "rows_written = ?5, bytes_written = ?6, file_count = ?7, progress = 1.0, lease_until = NULL, "
-          "sql = ?8, params = ?9 WHERE id = ?1 AND lease_token = ?2");
+          "sql = ?8, params = ?9, watermark_from = ?10, watermark_to = ?11 WHERE id = ?1 AND lease_token = ?2");
   up.bind(1, run_.id).bind(2, run_.token).bind(3, finished_at).bind(4, expires_at).bind(5, rows);
   up.bind(6, static_cast<int64_t>(total_bytes)).bind(7, static_cast<int64_t>(files.size()));
   // The SQL actually run (a pivot's depends on the values read in the run's snapshot).
   up.bind(8, plan.sql).bind(9, plan.params.dump(-1, ' ', false, json::error_handler_t::replace));
+  // An incremental run's bounds (both NULL otherwise): the next run starts after watermark_to.
+  up.bind_json(10, plan.watermark_from).bind_json(11, plan.watermark_to);
   if (up.exec() == 0) throw ExportError(Code::interrupted, "the run was aborted or taken over");
   commit(tx);
 }

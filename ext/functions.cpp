@@ -108,6 +108,23 @@ json criteria_arg(sqlite3_value *v, int n) {
                          "criteria");
 }
 
+// Run metadata argument (export_run's third): NULL or a JSON object; requested_by a string,
+// full a boolean; other keys are kept as given.
+json metadata_arg(sqlite3_value *v) {
+  if (sqlite3_value_type(v) == SQLITE_NULL) return json();
+  if (sqlite3_value_type(v) != SQLITE_TEXT) bad("argument 3 (metadata) must be a JSON object or NULL");
+  json m = parse_json_text(std::string_view(reinterpret_cast<const char *>(sqlite3_value_text(v)),
+                                            static_cast<size_t>(sqlite3_value_bytes(v))),
+                           "metadata");
+  if (m.is_null()) return m;
+  if (!m.is_object()) bad(fmt::format("argument 3 (metadata) must be a JSON object or NULL, not {}", m.dump()));
+  if (m.contains("requested_by") && !m["requested_by"].is_string())
+    bad(fmt::format("metadata 'requested_by' must be a string, not {}", m["requested_by"].dump()));
+  if (m.contains("full") && !m["full"].is_boolean())
+    bad(fmt::format("metadata 'full' must be true or false, not {}", m["full"].dump()));
+  return m;
+}
+
 Definition definition_arg(sqlite3 *db, sqlite3_value *v) {
   std::string key = text_arg(v, 1, "export id or name");
   auto def = find_definition(db, key);
@@ -138,8 +155,12 @@ void fn_run(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
                       "read it; use a database file or a shared memdb ('file:/name?vfs=memdb')");
   Definition def = definition_arg(db, argv[0]);
   json crit = argc > 1 ? criteria_arg(argv[1], 2) : json();
+  json meta = argc > 2 ? metadata_arg(argv[2]) : json();
+  bool full = meta.is_object() && meta.contains("full") && meta["full"].get<bool>();
   // A pivot's column values are read by the worker in the run's snapshot, not here.
-  Plan plan = plan_run(db, def, crit, true, false);
+  Plan plan = plan_run(db, def, crit, true, false, full);
+  if (meta.is_object() && meta.contains("full") && !plan.incremental)
+    bad("metadata 'full' is only for an export with option 'incremental'");
   if (d.svc->vfs_name() == "memdb" && d.svc->config().output_dir.empty())
     throw ExportError(Code::not_admissible,
                       "an in-memory database has no default output folder; set export_config('output_dir', ...) first");
@@ -162,15 +183,20 @@ void fn_run(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) {
   // One statement, so one commit in autocommit mode; the trigger _export_runs_number moves the
   // definition's next_number on.
   Stmt ins(db,
-           "INSERT INTO main._export_runs(id, export_id, number, status, criteria, sql, params, attach, created_at) "
+           "INSERT INTO main._export_runs(id, export_id, number, status, criteria, sql, params, attach, created_at, "
+           "requested_by, metadata) "
            "VALUES (?1, ?2, (SELECT next_number FROM main._export_definitions WHERE id = ?2), 'CREATED', ?4, ?5, ?6, "
-           "?7, ?8)");
+           "?7, ?8, ?9, ?10)");
   ins.bind(1, id).bind(2, def.id);
   if (criteria_given(crit)) ins.bind(4, crit.dump());
   else ins.bind_null(4);
   ins.bind(5, plan.sql).bind(6, plan.params.dump()).bind(7, attach.empty() ? std::string() : attach.dump());
   if (attach.empty()) ins.bind_null(7);
   ins.bind(8, now_iso());
+  if (meta.is_object() && meta.contains("requested_by")) ins.bind(9, meta["requested_by"].get<std::string>());
+  else ins.bind_null(9);
+  if (meta.is_object()) ins.bind(10, meta.dump(-1, ' ', false, json::error_handler_t::replace));
+  else ins.bind_null(10);
   // The result is allocated before the run is stored, so that running out of memory cannot
   // report an error for a run that exists.
   char *result = sqlite3_mprintf("%s", id.c_str());
@@ -327,6 +353,16 @@ void fn_config(sqlite3_context *ctx, FnData &d, int argc, sqlite3_value **argv) 
       d.svc->set_parallel(static_cast<int>(sqlite3_value_int64(argv[1])));
     }
     sqlite3_result_int(ctx, d.svc->config().parallel);
+  } else if (key == "clock_offset_ms") {
+    // A test hook (docs/REFERENCE.md): shifts the clock of schedules for the whole process.
+    if (set) {
+      if (sqlite3_value_type(argv[1]) != SQLITE_INTEGER || sqlite3_value_int64(argv[1]) < -(int64_t{1} << 50) ||
+          sqlite3_value_int64(argv[1]) > (int64_t{1} << 50))
+        bad("clock_offset_ms must be an integer (milliseconds)");
+      set_clock_offset_ms(sqlite3_value_int64(argv[1]));
+      wake_workers();
+    }
+    sqlite3_result_int64(ctx, clock_offset_ms());
   } else {
     bad(fmt::format("unknown setting '{}'; settings are output_dir, workers, parallel, lease_ms", key));
   }
@@ -455,7 +491,7 @@ constexpr int kDirect = SQLITE_UTF8 | SQLITE_DIRECTONLY;
 
 const FunctionSpec kFunctions[] = {
     {"export_version", 0, 0, 0, kUtf8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, call<fn_version>},
-    {"export_run", -1, 1, 2, kDirect, call<fn_run, true>},
+    {"export_run", -1, 1, 3, kDirect, call<fn_run, true>},
     {"export_wait", -1, 1, 2, kDirect, call<fn_wait, true>},
     {"export_abort", 1, 1, 1, kDirect, call<fn_abort, true>},
     {"export_sql", -1, 1, 2, kUtf8, call<fn_sql>},

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "errors.h"
+#include "schedule.h"
 #include "util.h"
 
 namespace sqlexport {
@@ -16,7 +17,8 @@ namespace {
 const char *const kOptionNames[] = {"header",        "delimiter",    "null",          "force_quote", "line_ending",
                                     "blob",          "bom",          "formula_escape", "order_by",   "max_rows",
                                     "file_max_rows", "file_max_bytes", "compression", "compression_level", "expires_days", "output_name",
-                                    "exclusive",     "date_column",  "pivot",         "pivot_max_columns"};
+                                    "exclusive",     "date_column",  "pivot",         "pivot_max_columns",
+                                    "schedule",      "incremental"};
 
 const char *const kAggregators[] = {"cnt", "cnt_distinct", "sum", "avg", "min", "max"};
 constexpr const char *kAggregatorList = "cnt, cnt_distinct, sum, avg, min, max";
@@ -317,6 +319,19 @@ Options parse_options(const std::string &json_text, Format format, const std::st
         if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 10000)
           bad(fmt::format("option 'pivot_max_columns' must be an integer from 1 to 10000, not {}", v.dump()));
         o.pivot_max_columns = v.get<int64_t>();
+      } else if (k == "schedule") {
+        if (!v.is_null()) o.schedule = Schedule::parse(get_string(v, "schedule")).text();
+      } else if (k == "incremental") {
+        if (v.is_null()) continue;
+        if (!v.is_object() || v.size() != 1 || !v.contains("column") || !v["column"].is_string())
+          bad(fmt::format("option 'incremental' must be an object {{\"column\": \"<column>\"}}, not {}", v.dump()));
+        std::string c = v["column"].get<std::string>();
+        int i = find_column(columns, c);
+        if (i >= 0) o.incremental_column = columns[static_cast<size_t>(i)];
+        else if (sqlite3_stricmp(c.c_str(), "rowid") == 0) o.incremental_column = "rowid";
+        else
+          bad(fmt::format("option 'incremental': column '{}' is not in the source; columns are {}", c,
+                          join_names(columns)));
       } else {
         bad(fmt::format("unknown option '{}'; options are {}", k, all_option_names()));
       }
@@ -334,6 +349,9 @@ Options parse_options(const std::string &json_text, Format format, const std::st
   } else {
     o.compression_level = default_level(o.compression);
   }
+  if (!o.incremental_column.empty() && o.pivot) bad("option 'incremental' cannot be combined with option 'pivot'");
+  if (!o.incremental_column.empty() && !o.exclusive)
+    bad("option 'incremental' needs option 'exclusive' to be true: two runs at once would export the same rows");
   if (o.pivot && !o.order_by.empty())
     bad("option 'order_by' cannot be used with option 'pivot'; a pivot is ordered by pivot.sort, then its fields");
   // The null text is written unquoted, so it must not need quoting itself.
@@ -398,6 +416,10 @@ json Options::to_json() const {
   if (pivot) j["pivot"] = pivot_to_json(*pivot);
   else j["pivot"] = nullptr;
   j["pivot_max_columns"] = pivot_max_columns;
+  if (schedule.empty()) j["schedule"] = nullptr;
+  else j["schedule"] = schedule;
+  if (incremental_column.empty()) j["incremental"] = nullptr;
+  else j["incremental"] = json{{"column", incremental_column}};
   return j;
 }
 

@@ -67,6 +67,10 @@ struct Options {
   std::string date_column;  // empty: none
   std::optional<Pivot> pivot;
   int64_t pivot_max_columns = 1000;  // most distinct values of pivot.column a run accepts
+  std::string schedule;  // normalised text of option "schedule" (schedule.h); empty: none
+  // Option "incremental": the column whose watermark bounds each run (source spelling, or
+  // "rowid"); empty: none. See plan_run.
+  std::string incremental_column;
 
   // Every option with its value, defaults included, as stored in exports.options.
   nlohmann::json to_json() const;

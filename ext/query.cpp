@@ -227,10 +227,71 @@ void plan_pivot(sqlite3 *db, Plan &p, const CompiledCriteria &cc, bool read_valu
                       kPivotRows, tail);
 }
 
+// A value read from column col of st as JSON (bound back with Stmt::bind_json, which keeps
+// integers, REALs and text apart). A BLOB has no JSON form: not_admissible.
+json watermark_value(sqlite3_stmt *st, int col, const std::string &column) {
+  switch (sqlite3_column_type(st, col)) {
+    case SQLITE_NULL: return json();
+    case SQLITE_INTEGER: return json(static_cast<int64_t>(sqlite3_column_int64(st, col)));
+    case SQLITE_FLOAT: return json(sqlite3_column_double(st, col));
+    case SQLITE_TEXT: {
+      const unsigned char *t = sqlite3_column_text(st, col);
+      return json(std::string(t ? reinterpret_cast<const char *>(t) : "", static_cast<size_t>(sqlite3_column_bytes(st, col))));
+    }
+    default:
+      throw ExportError(Code::not_admissible,
+                        fmt::format("incremental column '{}' holds a BLOB value; its values must be numbers or text",
+                                    column));
+  }
+}
+
+// Option "incremental": read the bounds (see plan_run) and add their condition to cond and
+// their values to p.params (after the criteria's, before a range's).
+void add_incremental(sqlite3 *db, const Definition &def, Plan &p, bool full, std::string &cond) {
+  p.incremental = true;
+  const std::string col = incremental_expr(p.options, p.source);
+  const std::string &name = p.options.incremental_column;
+  if (!full && schema_exists(db)) {
+    Stmt w(db,
+           "SELECT watermark_to FROM main._export_runs WHERE export_id = ?1 AND status IN ('COMPLETE', 'DOWNLOADED', "
+           "'EXPIRED') AND watermark_to IS NOT NULL ORDER BY number DESC LIMIT 1");
+    w.bind(1, def.id);
+    if (w.step()) p.watermark_from = watermark_value(w.get(), 0, name);
+  }
+  {
+    // The greatest value now; never below the watermark (rows may have been deleted since).
+    Stmt m(db, p.watermark_from.is_null()
+                   ? fmt::format("SELECT max({}) FROM {}", col, p.source.from_sql)
+                   : fmt::format("SELECT CASE WHEN m IS NULL OR m < ?1 THEN ?1 ELSE m END FROM (SELECT max({}) AS m FROM {})",
+                                 col, p.source.from_sql));
+    if (!p.watermark_from.is_null()) m.bind_json(1, p.watermark_from);
+    m.step();
+    p.watermark_to = watermark_value(m.get(), 0, name);
+  }
+  if (full) return;  // every row; the run still records watermark_to
+  std::string bound;
+  if (p.watermark_from.is_null()) {
+    bound = col + " <= ?";  // a NULL watermark_to (no value yet) matches nothing
+  } else {
+    bound = col + " > ? AND " + col + " <= ?";
+    p.params.push_back(p.watermark_from);
+  }
+  p.params.push_back(p.watermark_to);
+  cond = cond.empty() ? bound : "(" + cond + ") AND " + bound;
+}
+
 }  // namespace
 
+std::string incremental_expr(const Options &options, const Source &src) {
+  const std::string &c = options.incremental_column;
+  if (find_column(src.columns, c) >= 0) return quote_ident(c);
+  if (src.kind != Source::Kind::table || !src.has_rowid)
+    throw ExportError(Code::invalid_request, "option 'incremental': \"rowid\" needs a table with a rowid as source");
+  return src.rowid_name;
+}
+
 Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool check_run_rule,
-              bool read_pivot_values) {
+              bool read_pivot_values, bool full) {
   Plan p;
   p.source = resolve_source(db, def.source);
   p.options = parse_options(def.options_text, def.format, def.name, p.source.columns);
@@ -260,7 +321,9 @@ Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool
     if (!cols.empty()) cols += ", ";
     cols += quote_ident(c);
   }
-  std::string where = cc.where.empty() ? "" : " WHERE " + cc.where;
+  std::string cond = cc.where;
+  if (!p.options.incremental_column.empty()) add_incremental(db, def, p, full, cond);
+  std::string where = cond.empty() ? "" : " WHERE " + cond;
   std::string order;
   if (!p.options.order_by.empty()) {
     for (const auto &k : p.options.order_by) {
@@ -280,7 +343,7 @@ Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool
   p.count_sql = fmt::format("SELECT count(*) FROM {}{}", p.source.from_sql, where);
   if (p.options.order_by.empty() && p.source.kind == Source::Kind::table && p.source.has_rowid)
     p.range_sql = fmt::format("SELECT {} FROM {} WHERE {}{} BETWEEN ? AND ? ORDER BY {}", cols, p.source.from_sql,
-                              cc.where.empty() ? std::string() : "(" + cc.where + ") AND ", p.source.rowid_name,
+                              cond.empty() ? std::string() : "(" + cond + ") AND ", p.source.rowid_name,
                               p.source.rowid_name);
   return p;
 }

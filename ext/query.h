@@ -42,7 +42,17 @@ struct Plan {
   // with two more parameters after params (low, high, inclusive); empty otherwise.
   std::string range_sql;
   nlohmann::json params = nlohmann::json::array();
+  // Option "incremental": the bounds this plan exports, watermark_from < column <=
+  // watermark_to (from is null on a first or full run; to is null when the column holds no
+  // value). Both stay null without the option.
+  bool incremental = false;
+  nlohmann::json watermark_from;
+  nlohmann::json watermark_to;
 };
+
+// The SQL expression of option "incremental"'s column for src (a quoted column, or the rowid
+// of a table); throws invalid_request when it names the rowid of a source that has none.
+std::string incremental_expr(const Options &options, const Source &src);
 
 // Check columns (JSON array of names, or null) against the source; returns the output columns.
 std::vector<std::string> resolve_columns(const nlohmann::json &columns, const Source &src);
@@ -60,8 +70,12 @@ void check_pivot_columns(const nlohmann::json &columns, const Options &options);
 // query. Without (export_run, which must return at once), the plan's sql and params are those
 // of the query that reads the values, which is what a run executes first, and columns holds
 // only the fields.
+//
+// With option "incremental", the plan reads on db the watermark_to of the definition's latest
+// COMPLETE, DOWNLOADED or EXPIRED run and the column's greatest value, and exports the rows in
+// between (full: every row, NULLs included; the greatest value is still its watermark_to).
 Plan plan_run(sqlite3 *db, const Definition &def, const nlohmann::json &run_criteria, bool check_run_rule,
-              bool read_pivot_values = true);
+              bool read_pivot_values = true, bool full = false);
 
 // Bind plan.params to stmt in order, as many as stmt has parameters (count_sql of a pivot uses
 // only the criteria's, which come first).

@@ -60,6 +60,8 @@ Service::Service(sqlite3 *app_db) {
   if (memdb && (db_path_.empty() || db_path_[0] != '/')) db_path_.clear();  // private memdb
   if (!db_path_.empty() && !memdb) config_.output_dir = db_path_ + "-exports";
   if (const char *delay = std::getenv("SQLITE_EXPORT_TEST_ROW_DELAY_US")) config_.test_row_delay_us = std::atoll(delay);
+  if (const char *delay = std::getenv("SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS"))
+    config_.test_schedule_delay_ms = std::atoll(delay);
   if (const char *delay = std::getenv("SQLITE_EXPORT_TEST_PARALLEL_DELAY_MS"))
     config_.test_parallel_delay_ms = std::atoll(delay);
   {

@@ -35,6 +35,10 @@ struct ServiceConfig {
   // snapshot and before any reads a row (SQLITE_EXPORT_TEST_PARALLEL_DELAY_MS), so that a test
   // can commit in that window.
   int64_t test_parallel_delay_ms = 0;
+  // Tests only: the scheduler sleeps this long between seeing a due definition and taking the
+  // write lock to queue its run (SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS), so that a test can make
+  // two processes race for one due time.
+  int64_t test_schedule_delay_ms = 0;
 };
 
 class Service {

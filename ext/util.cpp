@@ -1,6 +1,7 @@
 // util.cpp: time stamps, ids, identifier quoting and guarded JSON parsing.
 #include "util.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -16,6 +17,14 @@ int64_t now_ms() noexcept {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
+
+namespace {
+std::atomic<int64_t> g_clock_offset_ms{0};
+}  // namespace
+
+int64_t clock_offset_ms() noexcept { return g_clock_offset_ms.load(); }
+void set_clock_offset_ms(int64_t ms) noexcept { g_clock_offset_ms.store(ms); }
+int64_t schedule_now_ms() noexcept { return now_ms() + g_clock_offset_ms.load(); }
 
 std::string iso_time(int64_t ms) {
   time_t secs = static_cast<time_t>(ms / 1000);

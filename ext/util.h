@@ -13,6 +13,12 @@ int64_t now_ms() noexcept;
 // "YYYY-MM-DDTHH:MM:SS.sssZ" for a time in milliseconds since the epoch.
 std::string iso_time(int64_t ms);
 inline std::string now_iso() { return iso_time(now_ms()); }
+// The clock of schedules (option "schedule", exports.next_run_at): now_ms() plus a test offset
+// that export_config('clock_offset_ms', ...) sets for the whole process (a test hook, so that
+// tests need not wait for due times), 0 otherwise.
+int64_t schedule_now_ms() noexcept;
+int64_t clock_offset_ms() noexcept;
+void set_clock_offset_ms(int64_t ms) noexcept;
 // A new opaque id: 22 characters of base64url from 128 random bits.
 std::string new_id();
 // Quote an SQL identifier: "name" with inner quotes doubled.

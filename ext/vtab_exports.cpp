@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "query.h"
 #include "runs.h"
+#include "schedule.h"
 #include "schema.h"
 #include "service.h"
 #include "util.h"
@@ -28,8 +29,11 @@ using nlohmann::json;
 
 namespace {
 
-enum Col { kId, kName, kSource, kColumns, kCriteria, kFormat, kOptions, kCreatedAt, kUpdatedAt };
-const char *const kColNames[] = {"id", "name", "source", "columns", "criteria", "format", "options", "created_at", "updated_at"};
+enum Col { kId, kName, kSource, kColumns, kCriteria, kFormat, kOptions, kCreatedAt, kUpdatedAt, kNextRunAt, kSkippedRuns,
+           kLastSkippedAt };
+const char *const kColNames[] = {"id",         "name",       "source",      "columns",      "criteria",
+                                 "format",     "options",    "created_at",  "updated_at",   "next_run_at",
+                                 "skipped_runs", "last_skipped_at"};
 
 [[noreturn]] void bad(const std::string &msg) { throw ExportError(Code::invalid_request, msg); }
 
@@ -56,6 +60,20 @@ std::optional<std::string> value_of(sqlite3_value **argv, int col, const std::op
   if (type == SQLITE_NULL) return std::nullopt;
   if (type != SQLITE_TEXT) bad(fmt::format("{} must be text", kColNames[col]));
   return std::string(reinterpret_cast<const char *>(sqlite3_value_text(v)), static_cast<size_t>(sqlite3_value_bytes(v)));
+}
+
+// Whether v equals what column col (next_run_at, skipped_runs, last_skipped_at) holds for id.
+bool same_as_stored(sqlite3 *db, const std::string &id, int col, sqlite3_value *v) {
+  Stmt s(db, fmt::format("SELECT {} IS ?2 FROM main._export_definitions WHERE id = ?1", kColNames[col]));
+  s.bind(1, id);
+  if (sqlite3_bind_value(s.get(), 2, v) != SQLITE_OK) return false;
+  return s.step() && s.int64(0) == 1;
+}
+
+// The schedule text of stored options ("" for none).
+std::string stored_schedule(const std::string &options_text) {
+  json j = json::parse(options_text, nullptr, false);
+  return j.is_object() && j.contains("schedule") && j["schedule"].is_string() ? j["schedule"].get<std::string>() : "";
 }
 
 std::optional<std::string> opt_json(const json &j) {
@@ -97,10 +115,17 @@ void update_exports(sqlite3 *db, Service &svc, int argc, sqlite3_value **argv, s
   } else if (sqlite3_value_type(argv[1]) != SQLITE_NULL) {
     bad("rowid is generated; leave it out");
   }
-  // Generated columns: id, created_at, updated_at.
-  for (int col : {kId, kCreatedAt, kUpdatedAt}) {
+  // Generated columns: id, created_at, updated_at; next_run_at and the skips come from the
+  // schedule. An UPDATE may write back the value they hold.
+  for (int col : {kId, kCreatedAt, kUpdatedAt, kNextRunAt, kSkippedRuns, kLastSkippedAt}) {
     sqlite3_value *v = update_column(argv, col);
     if (sqlite3_value_nochange(v)) continue;
+    if (col >= kNextRunAt) {
+      if (insert ? sqlite3_value_type(v) != SQLITE_NULL && !(col == kSkippedRuns && sqlite3_value_int64(v) == 0)
+                 : !same_as_stored(db, old->id, col, v))
+        bad(fmt::format("{} is kept by the scheduler from option 'schedule'; leave it out", kColNames[col]));
+      continue;
+    }
     if (insert) {
       if (sqlite3_value_type(v) != SQLITE_NULL) bad(fmt::format("{} is generated; leave it out", kColNames[col]));
     } else {
@@ -131,6 +156,20 @@ void update_exports(sqlite3 *db, Service &svc, int argc, sqlite3_value **argv, s
     criteria_json = parse_json_text(*criteria, "criteria");
     compile_criteria(criteria_json, src.columns, opts.date_column);
   }
+  if (!opts.incremental_column.empty()) incremental_expr(opts, src);  // "rowid" needs one
+  if (!opts.schedule.empty() && criteria_json.is_null())
+    bad("option 'schedule' needs criteria fixed in the definition (a scheduled run gives none); set criteria, '[]' "
+        "for every row");
+  // The next due time: kept while the schedule stays the same, else the first after now.
+  std::optional<std::string> next_run_at;
+  if (!opts.schedule.empty()) {
+    if (!insert && stored_schedule(old->options_text) == opts.schedule) {
+      Stmt s(db, "SELECT next_run_at FROM main._export_definitions WHERE id = ?1");
+      s.bind(1, old->id);
+      if (s.step() && !s.is_null(0)) next_run_at = s.text(0);
+    }
+    if (!next_run_at) next_run_at = iso_time(Schedule::parse(opts.schedule).next_after(schedule_now_ms()));
+  }
   std::string id = insert ? new_id() : old->id;
   ensure_schema(db);  // everything above is validated: now the tables may be created
   {
@@ -153,17 +192,19 @@ void update_exports(sqlite3 *db, Service &svc, int argc, sqlite3_value **argv, s
   if (insert) {
     Stmt s(db,
            "INSERT INTO main._export_definitions(id, name, source, columns, criteria, format, options, created_at, "
-           "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)");
+           "updated_at, next_run_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)");
     s.bind(1, id).bind(2, *name).bind(3, *source).bind_opt(4, columns_text ? &*columns_text : nullptr);
     s.bind_opt(5, criteria_text ? &*criteria_text : nullptr).bind(6, format_text).bind(7, options_text).bind(8, now);
+    s.bind_opt(9, next_run_at ? &*next_run_at : nullptr);
     s.exec();
     *rowid = sqlite3_last_insert_rowid(db);
   } else {
     Stmt s(db,
            "UPDATE main._export_definitions SET name = ?2, source = ?3, columns = ?4, criteria = ?5, format = ?6, "
-           "options = ?7, updated_at = ?8 WHERE id = ?1");
+           "options = ?7, updated_at = ?8, next_run_at = ?9 WHERE id = ?1");
     s.bind(1, id).bind(2, *name).bind(3, *source).bind_opt(4, columns_text ? &*columns_text : nullptr);
     s.bind_opt(5, criteria_text ? &*criteria_text : nullptr).bind(6, format_text).bind(7, options_text).bind(8, now);
+    s.bind_opt(9, next_run_at ? &*next_run_at : nullptr);
     s.exec();
   }
 }
@@ -173,9 +214,9 @@ void update_exports(sqlite3 *db, Service &svc, int argc, sqlite3_value **argv, s
 const TableSpec kExportsTable = {
     "exports",
     "CREATE TABLE x(id TEXT, name TEXT, source TEXT, columns TEXT, criteria TEXT, format TEXT, options TEXT, "
-    "created_at TEXT, updated_at TEXT)",
-    "SELECT rowid, id, name, source, columns, criteria, format, options, created_at, updated_at "
-    "FROM main._export_definitions",
+    "created_at TEXT, updated_at TEXT, next_run_at TEXT, skipped_runs INTEGER, last_skipped_at TEXT)",
+    "SELECT rowid, id, name, source, columns, criteria, format, options, created_at, updated_at, next_run_at, "
+    "skipped_runs, last_skipped_at FROM main._export_definitions",
     {"id", "name"},
     true,
     update_exports,

@@ -16,7 +16,7 @@ namespace sqlexport {
 namespace {
 
 enum Col { kId, kExportId, kExportName, kNumber, kStatus };
-constexpr int kColumnCount = 19;
+constexpr int kColumnCount = 25;
 
 void update_runs(sqlite3 *db, Service &svc, int argc, sqlite3_value **argv, sqlite3_int64 *) {
   if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
@@ -62,10 +62,12 @@ const TableSpec kRunsTable = {
     "CREATE TABLE x(id TEXT, export_id TEXT, export_name TEXT, number INTEGER, status TEXT, criteria TEXT, sql TEXT, "
     "params TEXT, created_at TEXT, started_at TEXT, finished_at TEXT, expires_at TEXT, rows_matched INTEGER, "
     "rows_written INTEGER, bytes_written INTEGER, file_count INTEGER, attempts INTEGER, progress REAL, "
-    "failure_reason TEXT)",
+    "failure_reason TEXT, origin TEXT, requested_by TEXT, metadata TEXT, scheduled_for TEXT, watermark_from, "
+    "watermark_to)",
     "SELECT r.rowid, r.id, r.export_id, d.name, r.number, r.status, r.criteria, r.sql, r.params, r.created_at, "
     "r.started_at, r.finished_at, r.expires_at, r.rows_matched, r.rows_written, r.bytes_written, r.file_count, "
-    "r.attempts, r.progress, r.failure_reason FROM main._export_runs r LEFT JOIN main._export_definitions d "
+    "r.attempts, r.progress, r.failure_reason, r.origin, r.requested_by, r.metadata, r.scheduled_for, "
+    "r.watermark_from, r.watermark_to FROM main._export_runs r LEFT JOIN main._export_definitions d "
     "ON d.id = r.export_id",
     {"r.id", "r.export_id", "d.name", nullptr, "r.status"},
     true,

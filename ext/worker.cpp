@@ -44,6 +44,7 @@
 #include "output.h"
 #include "query.h"
 #include "runs.h"
+#include "schedule.h"
 #include "schema.h"
 #include "service.h"
 #include "util.h"
@@ -88,6 +89,7 @@ constexpr auto kFastPoll = std::chrono::milliseconds(5);
 constexpr auto kFastWindow = std::chrono::seconds(2);
 constexpr auto kRescanEvery = std::chrono::seconds(1);
 constexpr auto kSweepEvery = std::chrono::seconds(30);
+constexpr auto kScheduleEvery = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -229,6 +231,97 @@ void WorkerThread::sync_for_journal_mode() {
   exec(c, wal_ ? "PRAGMA main.synchronous = NORMAL" : "PRAGMA main.synchronous = FULL");
 }
 
+// Schedules (option "schedule"): a definition whose next_run_at has come gets one CREATED run
+// (origin 'schedule', scheduled_for = that due time, the definition's fixed criteria), and
+// next_run_at moves to the first due time after now: after downtime that spanned several due
+// times, one catch-up run. With option exclusive (the default), a due time that finds a run of
+// the definition CREATED or RUNNING is skipped instead (skipped_runs, last_skipped_at). The
+// check outside the lock is a read: an idle worker takes no write lock. The decision is made
+// in one write transaction that reads next_run_at again and moves it, so that however many
+// processes look at once, exactly one queues the run of a due time (the unique index on
+// (export_id, scheduled_for) makes a second one impossible as well).
+void WorkerThread::enqueue_due() {
+  if (!schema_ready_) return;
+  sqlite3 *c = control_.get();
+  {
+    Stmt q(c, "SELECT 1 FROM main._export_definitions WHERE next_run_at <= ?1 LIMIT 1");
+    q.bind(1, iso_time(schedule_now_ms()));
+    if (!q.step()) return;
+  }
+  if (int64_t delay = svc_.config().test_schedule_delay_ms; delay > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+  sync_for_journal_mode();
+  std::optional<Transaction> tx;
+  try {
+    tx.emplace(c, true);
+  } catch (const SqliteError &) {
+    return;  // busy: look again at the next interval
+  }
+  int64_t now = schedule_now_ms();
+  struct Due {
+    std::string id, due, schedule;
+    bool exclusive = true;
+  };
+  std::vector<Due> due;
+  {
+    Stmt q(c, "SELECT id, next_run_at, options FROM main._export_definitions WHERE next_run_at <= ?1 ORDER BY rowid");
+    q.bind(1, iso_time(now));
+    while (q.step()) {
+      json o = json::parse(q.text(2), nullptr, false);
+      Due d{q.text(0), q.text(1), "", true};
+      if (o.is_object() && o.contains("schedule") && o["schedule"].is_string()) d.schedule = o["schedule"].get<std::string>();
+      if (o.is_object() && o.contains("exclusive") && o["exclusive"].is_boolean()) d.exclusive = o["exclusive"].get<bool>();
+      due.push_back(std::move(d));
+    }
+  }
+  bool queued = false;
+  for (const Due &d : due) {
+    std::optional<std::string> next;
+    try {
+      next = iso_time(Schedule::parse(d.schedule).next_after(now));
+    } catch (const ExportError &) {
+      // No valid schedule is stored (only a hand-edited row): stop scheduling it.
+    }
+    bool active = false;
+    if (d.exclusive) {
+      Stmt a(c, "SELECT 1 FROM main._export_runs WHERE export_id = ?1 AND status IN ('CREATED', 'RUNNING') LIMIT 1");
+      a.bind(1, d.id);
+      active = a.step();
+    }
+    if (active) {
+      Stmt s(c,
+             "UPDATE main._export_definitions SET next_run_at = ?2, skipped_runs = skipped_runs + 1, last_skipped_at = "
+             "?3 WHERE id = ?1");
+      s.bind(1, d.id).bind_opt(2, next ? &*next : nullptr).bind(3, d.due);
+      s.exec();
+      continue;
+    }
+    // The run's SQL as export_run would record it (the worker plans it again in its snapshot).
+    std::optional<std::string> sql, params;
+    try {
+      if (auto def = find_definition(c, d.id)) {
+        Plan plan = plan_run(c, *def, json(), true, false);
+        sql = plan.sql;
+        params = plan.params.dump(-1, ' ', false, json::error_handler_t::replace);
+      }
+    } catch (const std::exception &) {
+      // The run fails with the reason when the worker plans it.
+    }
+    Stmt ins(c,
+             "INSERT OR IGNORE INTO main._export_runs(id, export_id, number, status, sql, params, created_at, origin, "
+             "scheduled_for) VALUES (?1, ?2, (SELECT next_number FROM main._export_definitions WHERE id = ?2), "
+             "'CREATED', ?3, ?4, ?5, 'schedule', ?6)");
+    ins.bind(1, new_id()).bind(2, d.id).bind_opt(3, sql ? &*sql : nullptr).bind_opt(4, params ? &*params : nullptr);
+    ins.bind(5, now_iso()).bind(6, d.due);
+    queued = ins.exec() > 0 || queued;
+    Stmt s(c, "UPDATE main._export_definitions SET next_run_at = ?2 WHERE id = ?1");
+    s.bind(1, d.id).bind_opt(2, next ? &*next : nullptr);
+    s.exec();
+  }
+  tx->commit();
+  if (queued) wake_workers();
+}
+
 bool WorkerThread::claim_and_run() {
   sqlite3 *c = control_.get();
   sync_for_journal_mode();
@@ -241,7 +334,7 @@ bool WorkerThread::claim_and_run() {
   ServiceConfig cfg = svc_.config();
   int64_t now = now_ms();
   Stmt pick(c,
-            "SELECT r.id, r.lease_token, r.number, r.attempts, r.status, r.criteria, r.attach, d.id "
+            "SELECT r.id, r.lease_token, r.number, r.attempts, r.status, r.criteria, r.attach, d.id, r.metadata "
             "FROM main._export_runs r LEFT JOIN main._export_definitions d ON d.id = r.export_id "
             "WHERE r.status = 'CREATED' OR (r.status = 'RUNNING' AND r.lease_until < ?1) ORDER BY r.rowid LIMIT 1");
   pick.bind(1, now);
@@ -269,6 +362,8 @@ bool WorkerThread::claim_and_run() {
   try {
     run.criteria = pick.is_null(5) ? json() : parse_json_text(pick.text(5), "criteria");
     run.attach = pick.is_null(6) ? json() : parse_json_text(pick.text(6), "attach");
+    json meta = pick.is_null(8) ? json() : parse_json_text(pick.text(8), "metadata");
+    run.full = meta.is_object() && meta.contains("full") && meta["full"].is_boolean() && meta["full"].get<bool>();
   } catch (const ExportError &e) {
     failure = e.reason();
   }
@@ -373,6 +468,7 @@ void WorkerThread::run() noexcept {
   int64_t last_version = -1;
   auto last_scan = Clock::now() - kRescanEvery;
   auto last_sweep = Clock::now() - kSweepEvery + std::chrono::seconds(1);
+  auto last_schedule = Clock::now() - kScheduleEvery;
   auto fast_until = Clock::now();
   while (!stop_.load()) {
     try {
@@ -382,6 +478,10 @@ void WorkerThread::run() noexcept {
         last_version = version;
         last_scan = now;
         while (!stop_.load() && work_available() && claim_and_run()) fast_until = Clock::now() + kFastWindow;
+      }
+      if (now - last_schedule >= kScheduleEvery) {
+        last_schedule = now;
+        enqueue_due();
       }
       if (now - last_sweep >= kSweepEvery) {
         last_sweep = now;

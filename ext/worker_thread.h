@@ -29,6 +29,7 @@ struct ClaimedRun {
   int64_t attempts = 0;
   nlohmann::json criteria;
   nlohmann::json attach;
+  bool full = false;  // metadata {"full": true}: an incremental definition's full export
   Definition def;
 };
 
@@ -46,6 +47,8 @@ class WorkerThread {
   bool claim_and_run();
   void sync_for_journal_mode();
   void sweep() noexcept;
+  // Queue a run of every scheduled definition that is due (see worker.cpp).
+  void enqueue_due();
   // Remove temporary files of run_id left by attempts before token (a dead process's).
   void remove_dead_temporaries(const std::string &output_dir, const std::string &run_id, int64_t token) noexcept;
   void attach_for(const nlohmann::json &attach);

@@ -1,6 +1,7 @@
 -- sql/schema.sql: the tables sqlite-export keeps inside the database it is used on.
--- Schema version 1. Created on first use, inside the caller's transaction; the extension never
--- touches the application's PRAGMA user_version: its own version is in _export_meta.
+-- Schema version 2. Created on first use, inside the caller's transaction; the extension never
+-- touches the application's PRAGMA user_version: its own version is in _export_meta. A version-1
+-- database is upgraded in place by ext/schema.cpp (the columns marked "v2" below).
 -- Names start with "_export_" so that they do not collide with an application's tables.
 
 CREATE TABLE IF NOT EXISTS _export_meta(
@@ -19,7 +20,10 @@ CREATE TABLE IF NOT EXISTS _export_definitions(
   options     TEXT NOT NULL,     -- JSON object, every option filled in
   created_at  TEXT NOT NULL,
   updated_at  TEXT NOT NULL,
-  next_number INTEGER NOT NULL DEFAULT 1   -- number of the next run
+  next_number INTEGER NOT NULL DEFAULT 1,  -- number of the next run
+  next_run_at TEXT,                        -- v2: next due time of option "schedule" (UTC), NULL = none
+  skipped_runs INTEGER NOT NULL DEFAULT 0, -- v2: due times skipped because a run was still active
+  last_skipped_at TEXT                     -- v2: the last of those
 );
 
 -- Runs: this table is the queue. A worker claims the oldest CREATED row (or a RUNNING row whose
@@ -48,9 +52,18 @@ CREATE TABLE IF NOT EXISTS _export_runs(
   lease_owner    TEXT,            -- "pid:<pid>:<worker>" of the worker holding the claim
   lease_token    INTEGER NOT NULL DEFAULT 0,
   lease_until    INTEGER,         -- ms since the epoch; a RUNNING run past it is rescued
+  origin         TEXT NOT NULL DEFAULT 'manual',  -- v2: manual (export_run) | schedule
+  requested_by   TEXT,            -- v2: export_run's metadata.requested_by
+  metadata       TEXT,            -- v2: export_run's third argument, a JSON object
+  scheduled_for  TEXT,            -- v2: the due time a scheduled run was queued for
+  watermark_from,                 -- v2: an incremental run exported watermark_from < column <= watermark_to;
+  watermark_to,                   --   no declared type, so no affinity: values keep their type
   UNIQUE(export_id, number)
 );
 CREATE INDEX IF NOT EXISTS _export_runs_status ON _export_runs(status);
+-- v2: one scheduled run per definition and due time, whatever the number of processes.
+CREATE UNIQUE INDEX IF NOT EXISTS _export_runs_due ON _export_runs(export_id, scheduled_for)
+  WHERE scheduled_for IS NOT NULL;
 
 -- Run numbers: export_run inserts a run numbered next_number in ONE statement (one commit in
 -- autocommit mode), and this trigger moves next_number on. Numbers are never reused, even
@@ -77,4 +90,4 @@ CREATE TABLE IF NOT EXISTS _export_files(
   UNIQUE(run_id, part)
 );
 
-INSERT OR IGNORE INTO _export_meta(key, value) VALUES ('schema_version', 1);
+INSERT OR IGNORE INTO _export_meta(key, value) VALUES ('schema_version', 2);
