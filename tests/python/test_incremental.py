@@ -15,9 +15,9 @@ json modules and compared with the table.
     watermark: the next run exports their rows;
   - incremental on "rowid" of a table without a rowid alias, on a TEXT timestamp (an updated row
     is exported again), and with fixed criteria;
-  - 20 runs one after another while a thread commits rows throughout: the files of all runs
-    together hold every row of the table exactly once, and each run's rows lie in its
-    (watermark_from, watermark_to].
+  - 20 runs one after another (the last 10 with two parallel readers) while a thread commits
+    rows throughout: the files of all runs together hold every row of the table exactly once,
+    and each run's rows lie in its (watermark_from, watermark_to].
 """
 import csv
 import io
@@ -248,7 +248,7 @@ def test_twenty_runs_with_a_writer():
                 w.execute("COMMIT")
                 inserted[0] += k
                 n += 1
-                time.sleep(t.scaled(0.003, 0.01))
+                time.sleep(t.scaled(0.001, 0.005))
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(repr(e))
         finally:
@@ -260,6 +260,8 @@ def test_twenty_runs_with_a_writer():
     runs = []
     try:
         for i in range(20):
+            # the second half read by two readers at once (export_config('parallel'))
+            db.execute("SELECT export_config('parallel', ?)", (1 if i < 10 else 2,))
             info = t.run(db, "stream")
             ids = [r["id"] for r in file_rows(db, info)]
             runs.append((info, ids))

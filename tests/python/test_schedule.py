@@ -1,164 +1,31 @@
 #!/usr/bin/python3
 """Scheduled exports (issue 17): option 'schedule', exports.next_run_at / skipped_runs /
-last_skipped_at, export_runs.origin / scheduled_for / requested_by / metadata.
+last_skipped_at, export_runs.origin / scheduled_for / requested_by / metadata. (Concurrency:
+test_schedule_races.py; the clock helpers: scheduletest.py.)
 
 Time moves with the extension's test hook export_config('clock_offset_ms', N) (process-wide: the
 clock of the scheduler and of next_run_at, shifted by N ms), never by waiting for minutes to pass.
-Each case has its own database; this process's offset is set through one connection to a scratch
-database (`clock`, no worker), and each case puts the shifted clock 20 minutes past the due time
-it wants, so nothing depends on when the test runs.
+Each case has its own database and puts the shifted clock 20 minutes past the due time it wants,
+so nothing depends on when the test runs.
 
   - next_run_at: computed at INSERT for intervals, cron and @-forms (UTC, epoch-aligned), shown
     as YYYY-MM-DDTHH:MM:SS.sssZ, follows the shifted clock; options shows the schedule normalised;
     NULL without a schedule, and again once the schedule is removed by UPDATE;
   - a due definition gets one run (origin 'schedule', scheduled_for the due time, the
     definition's fixed criteria) within seconds, and next_run_at moves to the next due time;
-  - two processes whose schedulers are forced (SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS) to see the
-    same due time before either takes the write lock: exactly one run per due time;
   - catch-up after downtime: the due time passed 3 times with no process open: one run, and
     next_run_at is the first due time after now;
-  - a due time while a run is RUNNING is skipped: skipped_runs 1, last_skipped_at the due time,
-    nothing queued behind; the next due time after the run ended gets its run;
   - a process whose service has no worker never enqueues (and does once it gets one);
   - manual runs: origin 'manual', scheduled_for NULL, metadata and requested_by as given;
   - exact errors: bad schedules, a schedule without fixed criteria (INSERT and UPDATE).
 """
-import calendar
 import json
-import os
-import re
-import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
 
 import exporttest as t
-
-folder = tempfile.mkdtemp(prefix="schedule-", dir=os.getcwd())
-MIN = 60_000
-HOUR = 60 * MIN
-DAY = 24 * HOUR
-CLICKS = json.dumps([{"attribute": "kind", "operator": "IS_EQUAL_TO", "value": "click"}])
-ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-POLL_S = t.scaled(15, 60)          # how long a case waits for the scheduler (it looks about once a second)
-QUIET_S = t.scaled(2.0, 5.0)       # how long a case waits to see that nothing more happens
-
-clock = t.connect(os.path.join(folder, "clock.db"), workers=0)
-_offset = [0]
-_count = [0]
-
-
-def set_offset(ms):
-    ms = int(ms)
-    got = t.scalar(clock, "SELECT export_config('clock_offset_ms', ?)", (ms,))
-    assert got == ms, f"export_config('clock_offset_ms', {ms}) returned {got!r}"
-    assert t.scalar(clock, "SELECT export_config('clock_offset_ms')") == ms
-    _offset[0] = ms
-    return ms
-
-
-def real_ms():
-    return int(time.time() * 1000)
-
-
-def now_ms():
-    """The extension's shifted clock."""
-    return real_ms() + _offset[0]
-
-
-def set_clock(target_ms):
-    """Shifts the clock so that it reads target_ms now; returns the offset."""
-    return set_offset(target_ms - real_ms())
-
-
-def iso(ms):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
-
-
-def parse_iso(text):
-    assert isinstance(text, str) and ISO_RE.match(text), f"not a YYYY-MM-DDTHH:MM:SS.sssZ time: {text!r}"
-    return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) * 1000 + int(text[20:23])
-
-
-def next_every(ms, period, phase=0):
-    """The first time strictly after ms that is phase + a multiple of period since the epoch."""
-    return (ms - phase) // period * period + period + phase
-
-
-def next_weekday_at(ms, hour, weekdays):
-    """The first hour:00 UTC strictly after ms on one of weekdays (0 = Monday)."""
-    day = ms // DAY * DAY
-    while True:
-        cand = day + hour * HOUR
-        if cand > ms and time.gmtime(cand // 1000).tm_wday in weekdays:
-            return cand
-        day += DAY
-
-
-def new_app(rows=20):
-    """A database with table events: rows rows, every other one a click."""
-    _count[0] += 1
-    sub = os.path.join(folder, f"db{_count[0]}")
-    os.mkdir(sub)
-    path = os.path.join(sub, "app.db")
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("CREATE TABLE events(id INTEGER PRIMARY KEY, kind TEXT, updated_at TEXT)")
-    db.executemany("INSERT INTO events VALUES (?, ?, ?)",
-                   [(i, "click" if i % 2 else "view", f"2024-01-01T00:00:{i % 60:02d}Z") for i in range(1, rows + 1)])
-    db.close()
-    return path
-
-
-def define_scheduled(db, name, schedule, criteria=CLICKS, source="events", options=None):
-    opts = dict(options or {})
-    opts["schedule"] = schedule
-    db.execute("INSERT INTO exports(name, source, criteria, options) VALUES (?, ?, ?, ?)",
-               (name, source, criteria, json.dumps(opts)))
-    return definition(db, name)
-
-
-def definition(db, name):
-    cur = db.execute("SELECT * FROM exports WHERE name = ?", (name,))
-    names = [d[0] for d in cur.description]
-    row = cur.fetchone()
-    assert row is not None, name
-    return dict(zip(names, row))
-
-
-def runs_of(db, name):
-    cur = db.execute("SELECT * FROM export_runs WHERE export_name = ? ORDER BY number", (name,))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-def wait_for(what, pred, timeout=POLL_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout}s for {what}")
-        time.sleep(0.1)
-
-
-def expect_error(db, sql, params, message):
-    try:
-        db.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as e:
-        assert str(e) == message, f"{sql} {params}: error\n  {str(e)!r}, expected\n  {message!r}"
-        return
-    raise AssertionError(f"{sql} {params}: no error, expected {message!r}")
-
-
-def check_scheduled_run(db, name, run, due_ms, number):
-    assert run["origin"] == "schedule", run
-    assert run["scheduled_for"] == iso(due_ms), f"scheduled_for {run['scheduled_for']}, expected {iso(due_ms)}"
-    assert run["number"] == number, run
-    assert run["requested_by"] is None, run
-    assert json.loads(run["criteria"]) == json.loads(definition(db, name)["criteria"]), run["criteria"]
+from scheduletest import (MIN, HOUR, DAY, QUIET_S, set_offset, real_ms, now_ms, set_clock, iso, parse_iso,
+                           next_every, next_weekday_at, new_app, define_scheduled, definition, runs_of, wait_for,
+                           expect_error, check_scheduled_run)
 
 
 def test_next_run_at():
@@ -251,94 +118,6 @@ def test_schedule_fires():
         set_offset(0)
 
 
-RACE_CHILD = r"""
-import os, sys, time
-sys.path.insert(0, sys.argv[1])
-import exporttest as t
-db_path, ctl = sys.argv[2], sys.argv[3]
-db = t.connect(db_path)  # the environment holds SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS
-with open(ctl + ".ready", "w") as fh:
-    fh.write("ready")
-last = None
-while not os.path.exists(ctl + ".stop"):
-    try:
-        with open(ctl) as fh:
-            text = fh.read().strip()
-    except FileNotFoundError:
-        text = ""
-    if text and text != last:
-        got = t.scalar(db, "SELECT export_config('clock_offset_ms', ?)", (int(text),))
-        assert got == int(text), got
-        last = text
-        with open(ctl + ".ack.tmp", "w") as fh:
-            fh.write(text)
-        os.rename(ctl + ".ack.tmp", ctl + ".ack")
-    time.sleep(0.02)
-db.close()
-print("child done", flush=True)
-"""
-
-
-def test_two_processes_one_run_per_due_time():
-    set_offset(0)
-    path = new_app()
-    delay_ms = t.scaled(2000, 4000)
-    setup = t.connect(path, workers=0)
-    d = define_scheduled(setup, "race", "every 1 hour")
-    setup.close()
-    h1 = parse_iso(d["next_run_at"])
-    ctl = os.path.join(folder, "race-ctl")
-    script = os.path.join(folder, "race_child.py")
-    with open(script, "w") as fh:
-        fh.write(RACE_CHILD)
-    here = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS=str(delay_ms))
-    child = subprocess.Popen([sys.executable, script, here, path, ctl], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    os.environ["SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS"] = str(delay_ms)  # read when the service starts
-    try:
-        db = t.connect(path, workers=1)
-    finally:
-        del os.environ["SQLITE_EXPORT_TEST_SCHEDULE_DELAY_MS"]
-    try:
-        wait_for("the child to load the extension", lambda: os.path.exists(ctl + ".ready") or child.poll() is not None,
-                 t.scaled(30, 120))
-        assert child.poll() is None, f"child exited {child.returncode}: {child.communicate()}"
-        for k in range(2):
-            due = h1 + k * HOUR
-            offset = due + 20 * MIN - real_ms()
-            with open(ctl + ".tmp", "w") as fh:
-                fh.write(str(offset))
-            os.rename(ctl + ".tmp", ctl)
-            wait_for("the child to take the offset",
-                     lambda: os.path.exists(ctl + ".ack") and open(ctl + ".ack").read() == str(offset), 10)
-            set_offset(offset)
-            runs = wait_for(f"the run of due time {iso(due)}",
-                            lambda: (lambda r: r if len(r) > k else None)(runs_of(db, "race")), POLL_S + delay_ms / 1000)
-            check_scheduled_run(db, "race", runs[k], due, k + 1)
-            assert t.scalar(db, "SELECT export_wait(?, ?)", (runs[k]["id"], t.WAIT_MS)) == "COMPLETE", runs[k]
-            # both schedulers saw the due time and slept delay_ms before taking the write lock: by
-            # now the later one has had its turn, and must have found the due time taken
-            time.sleep(delay_ms / 1000 + QUIET_S)
-            runs = runs_of(db, "race")
-            assert [(r["number"], r["scheduled_for"]) for r in runs] == [
-                (i + 1, iso(h1 + i * HOUR)) for i in range(k + 1)], f"round {k}: {runs}"
-            assert definition(db, "race")["next_run_at"] == iso(due + HOUR)
-            assert definition(db, "race")["skipped_runs"] == 0
-            assert child.poll() is None, f"child exited {child.returncode}: {child.communicate()}"
-    finally:
-        with open(ctl + ".stop", "w") as fh:
-            fh.write("stop")
-        try:
-            out, err = child.communicate(timeout=t.scaled(30, 120))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            out, err = child.communicate()
-        db.close()
-        set_offset(0)
-    assert child.returncode == 0, f"child exited {child.returncode}\nstdout: {out}\nstderr: {err}"
-
-
 def test_catch_up_after_downtime():
     set_offset(0)
     path = new_app()
@@ -361,52 +140,6 @@ def test_catch_up_after_downtime():
         d = definition(db, "catchup")
         assert d["next_run_at"] == iso(h1 + 3 * HOUR), d
         assert d["skipped_runs"] == 0 and d["last_skipped_at"] is None, d  # missed while closed: not "skipped"
-    finally:
-        db.close()
-        set_offset(0)
-
-
-def test_skip_while_running():
-    set_offset(0)
-    path = new_app()
-    rows = 5000
-    prep = sqlite3.connect(path, isolation_level=None)
-    prep.execute("CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)")
-    prep.executemany("INSERT INTO big(v) VALUES (?)", [(f"value {i}",) for i in range(rows)])
-    prep.close()
-    os.environ["SQLITE_EXPORT_TEST_ROW_DELAY_US"] = "2000"  # 10 s for the whole table
-    try:
-        db = t.connect(path, workers=1)
-    finally:
-        del os.environ["SQLITE_EXPORT_TEST_ROW_DELAY_US"]
-    try:
-        d = define_scheduled(db, "slow", "every 1 hour", criteria="[]", source="big")
-        h1 = parse_iso(d["next_run_at"])
-        manual = t.scalar(db, "SELECT export_run('slow', NULL)")
-        wait_for("the manual run to start", lambda: t.run_info(db, manual)["status"] != "CREATED", 30)
-        assert t.run_info(db, manual)["status"] == "RUNNING", t.run_info(db, manual)
-        set_clock(h1 + 20 * MIN)
-        wait_for("skipped_runs to become 1", lambda: definition(db, "slow")["skipped_runs"] >= 1)
-        assert t.run_info(db, manual)["status"] == "RUNNING", (
-            "the manual run ended before the due time was seen: the test did not check a skip", t.run_info(db, manual))
-        d = definition(db, "slow")
-        assert d["skipped_runs"] == 1 and d["last_skipped_at"] == iso(h1), d
-        assert d["next_run_at"] == iso(h1 + HOUR), d
-        time.sleep(QUIET_S)
-        runs = runs_of(db, "slow")
-        assert [r["id"] for r in runs] == [manual], f"a run was queued behind the running one: {runs}"
-        assert definition(db, "slow")["skipped_runs"] == 1
-        assert t.scalar(db, "SELECT export_abort(?)", (manual,)) == 1
-        assert t.scalar(db, "SELECT export_wait(?, ?)", (manual, t.WAIT_MS)) == "ABORTED"
-        # the next due time, with no run active: it runs
-        set_clock(h1 + HOUR + 20 * MIN)
-        runs = wait_for("the scheduled run after the skip",
-                        lambda: (lambda r: r if len(r) >= 2 else None)(runs_of(db, "slow")))
-        check_scheduled_run(db, "slow", runs[1], h1 + HOUR, 2)
-        t.scalar(db, "SELECT export_abort(?)", (runs[1]["id"],))  # 10 s: not waited for
-        assert t.scalar(db, "SELECT export_wait(?, ?)", (runs[1]["id"], t.WAIT_MS)) in ("ABORTED", "COMPLETE")
-        d = definition(db, "slow")
-        assert d["skipped_runs"] == 1 and d["last_skipped_at"] == iso(h1) and d["next_run_at"] == iso(h1 + 2 * HOUR), d
     finally:
         db.close()
         set_offset(0)
@@ -527,6 +260,5 @@ def test_errors():
         db.close()
 
 
-t.main([test_next_run_at, test_schedule_fires, test_two_processes_one_run_per_due_time, test_catch_up_after_downtime,
-        test_skip_while_running, test_no_worker_never_enqueues, test_manual_run_metadata, test_remove_and_change_schedule,
-        test_errors])
+t.main([test_next_run_at, test_schedule_fires, test_catch_up_after_downtime, test_no_worker_never_enqueues,
+        test_manual_run_metadata, test_remove_and_change_schedule, test_errors])
