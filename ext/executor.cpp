@@ -65,7 +65,19 @@ void RunExecutor::heartbeat(bool force) {
       s.bind(5, static_cast<int64_t>(bytes_)).bind(6, progress > 1.0 ? 1.0 : progress);
       if (matched_ >= 0) s.bind(7, matched_);
       else s.bind_null(7);
-      if (s.exec() > 0) return;
+      if (s.exec() > 0) {
+        // This worker's scheduler would wait for the run's end: it looks from here meanwhile,
+        // so that a due time that comes during the run is seen (and skipped) when it comes.
+        if (now - last_schedule_ >= kScheduleEvery) {
+          last_schedule_ = now;
+          try {
+            w_.enqueue_due();
+          } catch (const std::exception &) {
+            // Looked at again at the next beat.
+          }
+        }
+        return;
+      }
     } catch (const SqliteError &) {
       return;  // busy: the lease is long enough to try again at the next beat
     }

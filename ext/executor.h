@@ -33,6 +33,7 @@ struct Plan;
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
+constexpr auto kScheduleEvery = std::chrono::seconds(1);  // how often a worker's scheduler looks
 constexpr size_t kFlushBytes = 256 * 1024;  // rows are handed to the pipeline in buffers of this size
 
 // Why an export stopped before its end.
@@ -84,6 +85,7 @@ class RunExecutor {
   ClaimedRun run_;
   Stop stop_ = Stop::none;
   Clock::time_point last_beat_ = Clock::now();
+  Clock::time_point last_schedule_ = Clock::now();  // the scheduler's last look from a heartbeat
   int64_t rows_ = 0;
   int64_t matched_ = -1;   // rows that match, when counted
   int64_t estimate_ = -1;  // else an upper bound (rowid span) for progress

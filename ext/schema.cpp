@@ -49,6 +49,10 @@ void upgrade_1_to_2(sqlite3 *db) {
   exec(db,
        "CREATE UNIQUE INDEX IF NOT EXISTS main._export_runs_due ON _export_runs(export_id, scheduled_for) "
        "WHERE scheduled_for IS NOT NULL");
+  // Stored options show every option (exports.options): add the two new ones, as none.
+  exec(db,
+       "UPDATE main._export_definitions SET options = json_insert(options, '$.incremental', json('null'), "
+       "'$.schedule', json('null')) WHERE json_valid(options)");
   exec(db, "UPDATE main._export_meta SET value = 2 WHERE key = 'schema_version'");
 }
 

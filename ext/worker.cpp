@@ -88,7 +88,6 @@ constexpr auto kFastPoll = std::chrono::milliseconds(5);
 constexpr auto kFastWindow = std::chrono::seconds(2);
 constexpr auto kRescanEvery = std::chrono::seconds(1);
 constexpr auto kSweepEvery = std::chrono::seconds(30);
-constexpr auto kScheduleEvery = std::chrono::seconds(1);
 
 }  // namespace
 
