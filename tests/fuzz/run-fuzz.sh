@@ -30,8 +30,8 @@ echo "run-fuzz.sh: building $out/criteria_fuzz with $cxx"
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -DSQLITE_CORE -DFMT_HEADER_ONLY -I "$root/ext" \
   "$root/ext/criteria.cpp" "$root/ext/util.cpp" "$root/ext/errors.cpp" "$root/ext/options.cpp" \
-  "$root/ext/db.cpp" "$here/criteria_fuzz.cpp" \
-  -lsqlite3 -o "$out/criteria_fuzz"
+  "$root/ext/db.cpp" "$root/ext/compress.cpp" "$root/ext/schedule.cpp" "$here/criteria_fuzz.cpp" \
+  -lsqlite3 -ldeflate -lzstd -o "$out/criteria_fuzz"
 
 # A fresh scratch corpus from the seeds; what the fuzzer adds stays out of the repository.
 rm -rf "$out/corpus"
