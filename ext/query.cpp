@@ -322,7 +322,10 @@ Plan plan_run(sqlite3 *db, const Definition &def, const json &run_criteria, bool
     cols += quote_ident(c);
   }
   std::string cond = cc.where;
-  if (!p.options.incremental_column.empty()) add_incremental(db, def, p, full, cond);
+  if (!p.options.incremental_column.empty()) {
+    if (read_pivot_values) add_incremental(db, def, p, full, cond);
+    else p.incremental = true;  // export_run and the scheduler: the worker reads the bounds
+  }
   std::string where = cond.empty() ? "" : " WHERE " + cond;
   std::string order;
   if (!p.options.order_by.empty()) {

@@ -71,9 +71,12 @@ void check_pivot_columns(const nlohmann::json &columns, const Options &options);
 // of the query that reads the values, which is what a run executes first, and columns holds
 // only the fields.
 //
-// With option "incremental", the plan reads on db the watermark_to of the definition's latest
-// COMPLETE, DOWNLOADED or EXPIRED run and the column's greatest value, and exports the rows in
-// between (full: every row, NULLs included; the greatest value is still its watermark_to).
+// With option "incremental" and read_pivot_values, the plan reads on db the watermark_to of the
+// definition's latest COMPLETE, DOWNLOADED or EXPIRED run and the column's greatest value (a
+// scan when the column has no index), and exports the rows in between (full: every row, NULLs
+// included; the greatest value is still its watermark_to). Without read_pivot_values (export_run,
+// which must return at once, and the scheduler, which holds the write lock) it reads neither and
+// the plan has no bounds: the worker plans the run again in its snapshot.
 Plan plan_run(sqlite3 *db, const Definition &def, const nlohmann::json &run_criteria, bool check_run_rule,
               bool read_pivot_values = true, bool full = false);
 

@@ -107,9 +107,10 @@ bool upgrade_schema(sqlite3 *db) noexcept {
     bool writing = false;  // a write statement of the caller's is running (say, INSERT INTO exports)
     for (sqlite3_stmt *s = sqlite3_next_stmt(db, nullptr); s; s = sqlite3_next_stmt(db, s))
       writing = writing || (sqlite3_stmt_busy(s) && !sqlite3_stmt_readonly(s));
-    if (autocommit && writing) {
-      // Its transaction is the upgrade's: a COMMIT now would fail, a ROLLBACK abort it. The
-      // upgrade commits with that statement, or its statement journal undoes it.
+    if (writing) {
+      // Its transaction is the upgrade's: a COMMIT now would fail, a ROLLBACK abort it, and
+      // SQLite opens no SAVEPOINT while a write statement runs. The upgrade commits with that
+      // statement's transaction, or its statement journal undoes it.
       upgrade_1_to_2(db);
       return true;
     }

@@ -336,4 +336,26 @@ def test_concurrent_first_use():
     assert t.leftovers(path + "-exports") == []
 
 
-t.main([test_rows_kept_and_usable, test_newer_version_refused, test_concurrent_first_use])
+def test_upgrade_inside_a_writing_transaction():
+    """The first use is a write statement inside the application's transaction (no worker to
+    upgrade first): the upgrade runs inside that statement, and commits or rolls back with it."""
+    for outcome in ("ROLLBACK", "COMMIT"):
+        path = new_db()
+        load_fixture(path)
+        db = t.connect(path, workers=0)
+        db.execute("BEGIN")
+        db.execute("UPDATE exports SET options = json_set(options, '$.expires_days', 7) WHERE name = 'events_csv'")
+        assert t.scalar(db, "SELECT value FROM _export_meta WHERE key = 'schema_version'") == 2
+        db.execute(outcome)
+        version = t.scalar(db, "SELECT value FROM _export_meta WHERE key = 'schema_version'")
+        days = t.scalar(db, "SELECT json_extract(options, '$.expires_days') FROM _export_definitions "
+                            "WHERE name = 'events_csv'")
+        if outcome == "COMMIT":
+            assert version == 2 and days == 7, (version, days)
+        else:  # rolled back with the application's transaction (and done again at the next use)
+            assert version == 1 and days != 7, (version, days)
+        db.close()
+
+
+t.main([test_rows_kept_and_usable, test_newer_version_refused, test_concurrent_first_use,
+        test_upgrade_inside_a_writing_transaction])
