@@ -259,14 +259,15 @@ void add_incremental(sqlite3 *db, const Definition &def, Plan &p, bool full, std
     if (w.step()) p.watermark_from = watermark_value(w.get(), 0, name);
   }
   {
-    // The greatest value now; never below the watermark (rows may have been deleted since).
-    Stmt m(db, p.watermark_from.is_null()
-                   ? fmt::format("SELECT max({}) FROM {}", col, p.source.from_sql)
-                   : fmt::format("SELECT CASE WHEN m IS NULL OR m < ?1 THEN ?1 ELSE m END FROM (SELECT max({}) AS m FROM {})",
-                                 col, p.source.from_sql));
+    // The greatest value now, above the watermark (compared as the export's condition compares,
+    // with the column's affinity and collation); none above it (rows may have been deleted
+    // since): the watermark stays.
+    Stmt m(db, p.watermark_from.is_null() ? fmt::format("SELECT max({0}) FROM {1}", col, p.source.from_sql)
+                                          : fmt::format("SELECT max({0}) FROM {1} WHERE {0} > ?1", col, p.source.from_sql));
     if (!p.watermark_from.is_null()) m.bind_json(1, p.watermark_from);
     m.step();
     p.watermark_to = watermark_value(m.get(), 0, name);
+    if (p.watermark_to.is_null()) p.watermark_to = p.watermark_from;
   }
   if (full) return;  // every row; the run still records watermark_to
   std::string bound;
