@@ -171,6 +171,26 @@ def test_failed_and_aborted_runs_keep_the_watermark():
     db.close()
 
 
+def test_collation_and_deletes():
+    """The bounds compare as the column does (NOCASE here), and never move back after deletes."""
+    db = t.connect(new_db())
+    db.execute("CREATE TABLE w(id INTEGER PRIMARY KEY, k TEXT COLLATE NOCASE)")
+    db.executemany("INSERT INTO w(k) VALUES (?)", [("a",), ("b",)])
+    t.define(db, "w", "w", "jsonl", options=incremental("k"))
+    r1 = t.run(db, "w")
+    assert ids_of(db, r1) == [1, 2] and wm(r1) == (None, "b"), wm(r1)
+    db.execute("INSERT INTO w(k) VALUES ('C')")  # above 'b' in NOCASE, below it in BINARY
+    r2 = t.run(db, "w")
+    assert ids_of(db, r2) == [3] and wm(r2) == ("b", "C"), (ids_of(db, r2), wm(r2))
+    db.execute("DELETE FROM w WHERE k = 'C'")
+    r3 = t.run(db, "w")
+    assert ids_of(db, r3) == [] and wm(r3) == ("C", "C"), wm(r3)
+    db.execute("INSERT INTO w(k) VALUES ('d')")
+    r4 = t.run(db, "w")
+    assert ids_of(db, r4) == [3] and wm(r4) == ("C", "d"), (ids_of(db, r4), wm(r4))  # id 3 again: it was the max
+    db.close()
+
+
 def test_rowid():
     db = t.connect(new_db())
     db.execute("CREATE TABLE logs(msg TEXT)")  # no rowid alias: the rowid is not a column of the output
@@ -302,5 +322,5 @@ def test_twenty_runs_with_a_writer():
     db.close()
 
 
-t.main([test_first_second_full_nulls, test_failed_and_aborted_runs_keep_the_watermark, test_rowid, test_text_timestamp,
+t.main([test_first_second_full_nulls, test_collation_and_deletes, test_failed_and_aborted_runs_keep_the_watermark, test_rowid, test_text_timestamp,
         test_fixed_criteria, test_twenty_runs_with_a_writer])
