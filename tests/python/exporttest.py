@@ -72,6 +72,16 @@ def connect(path, workers=None, output_dir=None, wal=True):
     return db
 
 
+def expect_error(db, sql, params, message):
+    """sql fails with exactly message (SPEC 8's exact texts)."""
+    try:
+        db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as e:
+        assert str(e) == message, f"{sql} {params}: error\n  {str(e)!r}, expected\n  {message!r}"
+        return
+    raise AssertionError(f"{sql} {params}: no error, expected {message!r}")
+
+
 def scalar(db, sql, params=()):
     row = db.execute(sql, params).fetchone()
     return row[0] if row else None

@@ -126,13 +126,6 @@ def wait_for(what, pred, timeout=POLL_S):
         time.sleep(0.1)
 
 
-def expect_error(db, sql, params, message):
-    try:
-        db.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as e:
-        assert str(e) == message, f"{sql} {params}: error\n  {str(e)!r}, expected\n  {message!r}"
-        return
-    raise AssertionError(f"{sql} {params}: no error, expected {message!r}")
 
 
 def check_scheduled_run(db, name, run, due_ms, number):

@@ -110,13 +110,6 @@ def rows_of(db, sql, params=()):
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def expect_error(db, sql, params, message):
-    try:
-        db.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as e:
-        assert str(e) == message, f"{sql}: error\n  {str(e)!r}, expected\n  {message!r}"
-        return
-    raise AssertionError(f"{sql}: no error, expected {message!r}")
 
 
 def test_rows_kept_and_usable():
@@ -244,9 +237,9 @@ V99_EXPORTS = ("exports: not_admissible: the database holds sqlite-export schema
 def check_refused(path):
     before = dump(path)
     db = t.connect(path)  # with a worker: it must not touch the database either
-    expect_error(db, "SELECT export_run('events_csv', '[]')", (), V99_RUN)
-    expect_error(db, "INSERT INTO exports(name, source) VALUES ('newer', 'events')", (), V99_EXPORTS)
-    expect_error(db, "SELECT export_run('events_csv', '[]', '{\"requested_by\": \"me\"}')", (), V99_RUN)
+    t.expect_error(db, "SELECT export_run('events_csv', '[]')", (), V99_RUN)
+    t.expect_error(db, "INSERT INTO exports(name, source) VALUES ('newer', 'events')", (), V99_EXPORTS)
+    t.expect_error(db, "SELECT export_run('events_csv', '[]', '{\"requested_by\": \"me\"}')", (), V99_RUN)
     time.sleep(t.scaled(1.5, 3.0))  # past the worker's first look at the database (500 ms after loading)
     db.close()
     after = dump(path)
@@ -336,6 +329,22 @@ def test_concurrent_first_use():
     assert t.leftovers(path + "-exports") == []
 
 
+def test_read_only_version_1():
+    """A version-1 database opened read-only cannot be upgraded: reads say so, and why."""
+    path = new_db()
+    load_fixture(path)
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    db.enable_load_extension(True)
+    db.load_extension(t.MODULE_STEM)
+    db.execute("SELECT export_config('workers', 0)")  # its worker (read-write) would upgrade it
+    msg = ("the database holds sqlite-export schema version 1, which is upgraded to version 2 on first use; the "
+           "upgrade could not run yet (the database was busy or read-only); try again")
+    t.expect_error(db, "SELECT name FROM exports", (), "exports: state_conflict: " + msg)
+    t.expect_error(db, "SELECT export_count('events_csv')", (), "export_count: state_conflict: " + msg)
+    db.close()
+    assert plain(path).execute("SELECT value FROM _export_meta WHERE key = 'schema_version'").fetchone() == (1,)
+
+
 def test_upgrade_inside_a_writing_transaction():
     """The first use is a write statement inside the application's transaction (no worker to
     upgrade first): the upgrade runs inside that statement, and commits or rolls back with it."""
@@ -358,4 +367,4 @@ def test_upgrade_inside_a_writing_transaction():
 
 
 t.main([test_rows_kept_and_usable, test_newer_version_refused, test_concurrent_first_use,
-        test_upgrade_inside_a_writing_transaction])
+        test_upgrade_inside_a_writing_transaction, test_read_only_version_1])

@@ -25,7 +25,7 @@ import time
 import exporttest as t
 from scheduletest import (MIN, HOUR, DAY, QUIET_S, set_offset, real_ms, now_ms, set_clock, iso, parse_iso,
                            next_every, next_weekday_at, new_app, define_scheduled, definition, runs_of, wait_for,
-                           expect_error, check_scheduled_run)
+                           check_scheduled_run)
 
 
 def test_next_run_at():
@@ -193,10 +193,10 @@ def test_manual_run_metadata():
         assert info["metadata"] is None and info["requested_by"] is None and info["origin"] == "manual", info
         n = t.scalar(db, "SELECT count(*) FROM export_runs")
         bad = "export_run: invalid_request: "
-        expect_error(db, "SELECT export_run('m', '[]', '[1]')", (), bad + "argument 3 (metadata) must be a JSON object or NULL, not [1]")
-        expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"requested_by": 5}',), bad + "metadata 'requested_by' must be a string, not 5")
-        expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"full": "yes"}',), bad + "metadata 'full' must be true or false, not \"yes\"")
-        expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"full": true}',), bad + "metadata 'full' is only for an export with option 'incremental'")
+        t.expect_error(db, "SELECT export_run('m', '[]', '[1]')", (), bad + "argument 3 (metadata) must be a JSON object or NULL, not [1]")
+        t.expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"requested_by": 5}',), bad + "metadata 'requested_by' must be a string, not 5")
+        t.expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"full": "yes"}',), bad + "metadata 'full' must be true or false, not \"yes\"")
+        t.expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"full": true}',), bad + "metadata 'full' is only for an export with option 'incremental'")
         assert t.scalar(db, "SELECT count(*) FROM export_runs") == n, "a refused export_run queued a run"
     finally:
         db.close()
@@ -222,7 +222,7 @@ def test_remove_and_change_schedule():
         assert d["next_run_at"] is None and json.loads(d["options"])["schedule"] is None, d
         # the scheduled definition keeps its fixed criteria
         db.execute("UPDATE exports SET options = json_set(options, '$.schedule', 'every 1 hour') WHERE name = 'rm'")
-        expect_error(db, "UPDATE exports SET criteria = NULL WHERE name = 'rm'", (),
+        t.expect_error(db, "UPDATE exports SET criteria = NULL WHERE name = 'rm'", (),
                      "exports: invalid_request: option 'schedule' needs criteria fixed in the definition (a scheduled run "
                      "gives none); set criteria, '[]' for every row")
         d = definition(db, "rm")
@@ -251,8 +251,8 @@ def test_errors():
                         "@-form), not \"@reboot\""),
         ]
         for text, message in cases:
-            expect_error(db, ins, ("[]", json.dumps({"schedule": text})), message)
-        expect_error(db, ins, (None, json.dumps({"schedule": "every 15 minutes"})),
+            t.expect_error(db, ins, ("[]", json.dumps({"schedule": text})), message)
+        t.expect_error(db, ins, (None, json.dumps({"schedule": "every 15 minutes"})),
                      "exports: invalid_request: option 'schedule' needs criteria fixed in the definition (a scheduled run "
                      "gives none); set criteria, '[]' for every row")
         assert t.scalar(db, "SELECT count(*) FROM exports") == 0

@@ -48,3 +48,19 @@ SELECT length(export_run('by_time', '[]', '{"requested_by": "me", "full": true, 
 SELECT length(export_run('plain', '[]', NULL));
 SELECT export_name, number, status, origin, requested_by, json_extract(metadata, '$.full'), json_extract(metadata, '$.ticket[1]'), scheduled_for IS NULL, watermark_from IS NULL FROM export_runs ORDER BY export_name;
 SELECT metadata IS NULL, watermark_to IS NULL FROM export_runs WHERE export_name = 'plain';
+-- a BLOB in the incremental column has no watermark form
+CREATE TABLE blobs(id INTEGER PRIMARY KEY, v BLOB);
+INSERT INTO blobs VALUES (1, x'00ff');
+INSERT INTO exports(name, source, options) VALUES ('blobs', 'blobs', '{"incremental": {"column": "v"}}');
+SELECT export_sql('blobs', '[]');
+-- next_run_at, skipped_runs and last_skipped_at are kept by the scheduler
+INSERT INTO exports(name, source, next_run_at) VALUES ('ro1', 'events', '2030-01-01T00:00:00.000Z');
+INSERT INTO exports(name, source, skipped_runs) VALUES ('ro2', 'events', 3);
+UPDATE exports SET last_skipped_at = 'now' WHERE name = 'blobs';
+UPDATE exports SET next_run_at = next_run_at, skipped_runs = skipped_runs, format = 'tsv' WHERE name = 'blobs';
+SELECT format FROM exports WHERE name = 'blobs';
+SELECT count(*) FROM exports WHERE name IN ('ro1', 'ro2');
+-- the test clock's setting
+SELECT export_config('clock_offset_ms', 'soon');
+SELECT export_config('clock_offset_ms', 1.5);
+SELECT export_config('clock_offset_ms');
