@@ -24,6 +24,7 @@
 #include "errors.h"
 #include "util.h"
 #include "writer.h"
+#include "xlsx_hooks.h"
 
 namespace sqlexport {
 
@@ -52,8 +53,9 @@ class Fd {
   int fd_ = -1;
 };
 
-// libxlsxwriter formats numbers with snprintf("%.16G"), which follows the thread's LC_NUMERIC:
-// a host that set a locale with a decimal comma would get a corrupt file. Every call into the
+// libxlsxwriter formats some numbers (column widths, row heights) with snprintf, which follows the
+// thread's LC_NUMERIC (cell values go through its locale-independent dtoa, USE_DTOA_LIBRARY): a
+// host that set a locale with a decimal comma would get a corrupt file. Every call into the
 // library runs with the "C" locale for this thread (uselocale changes nothing else).
 class CLocale {
  public:
@@ -140,13 +142,6 @@ void repair_text(const unsigned char *p, size_t n, std::string &out) {
     else out += "\xEF\xBF\xBD";
     i += len;
   }
-}
-
-// Whether the 16 significant digits libxlsxwriter writes for v read back as a finite number.
-bool fits_16_digits(double v) noexcept {
-  char buf[64];
-  snprintf(buf, sizeof buf, "%.16G", v);
-  return std::isfinite(std::strtod(buf, nullptr));
 }
 
 }  // namespace
@@ -305,9 +300,10 @@ struct XlsxWorkbook::Impl {
     check(worksheet_write_number(ws, static_cast<lxw_row_t>(sheet_row), static_cast<lxw_col_t>(c), v, nullptr),
           "number cell");
     if (!widths_set) {
-      char buf[64];
-      int n = snprintf(buf, sizeof buf, "%.16G", v);  // what the library writes
-      measure(c, n > 0 ? static_cast<size_t>(n) : 0);
+      // The library writes the shortest digits that read back as v (USE_DTOA_LIBRARY), as
+      // format_real does; a spreadsheet shows at most about as many.
+      char buf[kRealTextMax];
+      measure(c, format_real(v, buf));
     }
   }
 
@@ -336,13 +332,6 @@ struct XlsxWorkbook::Impl {
             write_text(c, v > 0 ? "1e999" : "-1e999", v > 0 ? 5 : 6, run_row, "a number");
           } else if (std::isnan(v)) {
             // SQLite stores NaN as NULL: an empty cell.
-          } else if (std::fabs(v) > 1.797693134862315e308 && !fits_16_digits(v)) {
-            // Within a unit of the largest double, 16 digits round past it (to infinity): the
-            // REAL's shortest text, as csv writes it, in a text cell.
-            char buf[kRealTextMax];
-            size_t n = format_real(v, buf);
-            buf[n] = '\0';
-            write_text(c, buf, n, run_row, "a number");
           } else {
             write_number(c, v);
           }
@@ -385,19 +374,28 @@ struct XlsxWorkbook::Impl {
       end_sheet();
     }
     // workbook_close packs and frees the workbook, on a helper thread; this one keeps ticking.
+    // When a tick throws (the run is stopped: abort, close, lost lease), the stop flag makes the
+    // packer's next zip write fail (ext/xlsx_hooks.h), so it returns within milliseconds.
     lxw_workbook *w = wb.get();
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;
     lxw_error rc = LXW_NO_ERROR;
+    std::string message;
+    std::atomic<bool> stop{false};
     std::thread packer([&] {
       lxw_error r;
+      std::string m;
       {
         UseLocale use(locale);
+        XlsxPackScope scope(stop);
+        take_xlsx_message();
         r = workbook_close(w);
+        m = take_xlsx_message();
       }
       std::lock_guard<std::mutex> lock(mu);
       rc = r;
+      message = std::move(m);
       done = true;
       cv.notify_all();
     });
@@ -412,6 +410,7 @@ struct XlsxWorkbook::Impl {
           tick();
         } catch (...) {
           stopped = std::current_exception();
+          stop.store(true, std::memory_order_relaxed);
         }
         lock.lock();
       }
@@ -419,8 +418,9 @@ struct XlsxWorkbook::Impl {
     packer.join();
     if (stopped) std::rethrow_exception(stopped);
     if (rc != LXW_NO_ERROR)
-      throw ExportError(Code::io_error, fmt::format("cannot write the xlsx file '{}': {} (libxlsxwriter)",
-                                                    dir.full_path(final_name), lxw_strerror(rc)));
+      throw ExportError(Code::io_error, fmt::format("cannot write the xlsx file '{}': {} (libxlsxwriter{})",
+                                                    dir.full_path(final_name), lxw_strerror(rc),
+                                                    message.empty() ? std::string() : ": " + message));
     // Copy the workbook into an atomic, hashed output file.
     struct stat sb {};
     if (fstat(scratch.get(), &sb) != 0)

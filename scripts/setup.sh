@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libfmt-dev catch2 nlohmann-json3-dev
           zlib1g-dev libdeflate-dev libzstd-dev zstd pigz libssl-dev python3 clang libclang-rt-14-dev gzip coreutils procps file binutils
-          libxlsxwriter-dev python3-openpyxl)
+          dpkg-dev debian-archive-keyring libminizip-dev python3-openpyxl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,6 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# libxlsxwriter (format xlsx) is built from Debian's source package: scripts/fetch-libxlsxwriter.sh.
+bash "$(dirname "${BASH_SOURCE[0]}")/fetch-libxlsxwriter.sh"
 # With --tests (scripts/test.sh): DuckDB, from the npm registry (@duckdb/node-api, pinned in
 # bench/package.json), a reader of the exported files in the tests (tests/readers/duckdb_read.mjs)
 # and a peer in the benchmark. Node.js and npm come from Debian when the machine has none.
