@@ -154,6 +154,7 @@ struct XlsxWorkbook::Impl {
   std::vector<std::string> columns;
   int64_t sheet_rows;
   CLocale locale;
+  XlsxIo io;                // the library's temporary files and zip, through ext/xlsx_hooks.h
   Fd scratch;               // the workbook's bytes, written by libxlsxwriter (no name)
   std::string scratch_path;  // /proc/self/fd/N
   std::string tmpdir;        // /proc/self/fd/<output folder>
@@ -174,7 +175,12 @@ struct XlsxWorkbook::Impl {
   Impl(OutputDir &d, std::string name, std::string t, const Options &o, std::vector<std::string> cols,
        int64_t per_sheet)
       : dir(d), final_name(std::move(name)), tag(std::move(t)), options(o), columns(std::move(cols)),
-        sheet_rows(per_sheet) {}
+        sheet_rows(per_sheet), io("." + final_name + "-temp", "." + tag + ".tmp") {}
+
+  [[noreturn]] void temp_failed(int err) const {
+    throw ExportError(Code::io_error, fmt::format("cannot write the xlsx file '{}': its temporary data in '{}': {}",
+                                                  dir.full_path(final_name), dir.path(), error_text(err)));
+  }
 
   void open_scratch() {
     if (access("/proc/self/fd", X_OK) != 0)
@@ -208,6 +214,7 @@ struct XlsxWorkbook::Impl {
     if (sheet_rows < 2) sheet_rows = 2;
     open_scratch();
     UseLocale use(locale);
+    XlsxIoScope scope(io);
     lxw_workbook_options wo{};
     wo.constant_memory = LXW_TRUE;
     wo.tmpdir = tmpdir.data();
@@ -224,6 +231,7 @@ struct XlsxWorkbook::Impl {
 
   void new_sheet() {
     if (ws) end_sheet();
+    XlsxIoScope scope(io);
     errno = 0;
     ws = workbook_add_worksheet(wb.get(), nullptr);
     if (!ws)
@@ -308,6 +316,7 @@ struct XlsxWorkbook::Impl {
   }
 
   void write_row(sqlite3_stmt *st, int64_t run_row) {
+    if (int err = io.temp_error()) temp_failed(err);  // the disk filled up: stop now
     UseLocale use(locale);
     if (sheet_row >= sheet_rows) new_sheet();
     for (size_t c = 0; c < columns.size(); ++c) {
@@ -374,21 +383,20 @@ struct XlsxWorkbook::Impl {
       end_sheet();
     }
     // workbook_close packs and frees the workbook, on a helper thread; this one keeps ticking.
-    // When a tick throws (the run is stopped: abort, close, lost lease), the stop flag makes the
-    // packer's next zip write fail (ext/xlsx_hooks.h), so it returns within milliseconds.
+    // When a tick throws (the run is stopped: abort, close, lost lease), io.stop() makes the
+    // packer's next write fail (ext/xlsx_hooks.h), so it returns within milliseconds.
     lxw_workbook *w = wb.get();
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;
     lxw_error rc = LXW_NO_ERROR;
     std::string message;
-    std::atomic<bool> stop{false};
     std::thread packer([&] {
       lxw_error r;
       std::string m;
       {
         UseLocale use(locale);
-        XlsxPackScope scope(stop);
+        XlsxIoScope scope(io);
         take_xlsx_message();
         r = workbook_close(w);
         m = take_xlsx_message();
@@ -410,13 +418,15 @@ struct XlsxWorkbook::Impl {
           tick();
         } catch (...) {
           stopped = std::current_exception();
-          stop.store(true, std::memory_order_relaxed);
+          io.stop();
         }
         lock.lock();
       }
     }
     packer.join();
+    io.close_open_files();  // those of sheets a stopped or failed packing did not reach
     if (stopped) std::rethrow_exception(stopped);
+    if (int err = io.temp_error()) temp_failed(err);
     if (rc != LXW_NO_ERROR)
       throw ExportError(Code::io_error, fmt::format("cannot write the xlsx file '{}': {} (libxlsxwriter{})",
                                                     dir.full_path(final_name), lxw_strerror(rc),
@@ -456,8 +466,8 @@ XlsxWorkbook::~XlsxWorkbook() {
   if (impl_ && impl_->wb) {
     // lxw_workbook_free does not close the sheets' temporary files (workbook_close does): close
     // them here, which removes them (they have no name).
+    impl_->io.close_open_files();
     for (lxw_worksheet *sheet : impl_->sheets) {
-      if (sheet->optimize_tmpfile) fclose(sheet->optimize_tmpfile);
       sheet->optimize_tmpfile = nullptr;
       sheet->file = nullptr;
     }

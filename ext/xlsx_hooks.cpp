@@ -1,9 +1,16 @@
 // xlsx_hooks.cpp: see xlsx_hooks.h.
 #include "xlsx_hooks.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <new>
+#include <string>
 
 #include <minizip/ioapi.h>
 #include <minizip/zip.h>
@@ -11,16 +18,100 @@
 namespace sqlexport {
 
 namespace {
-thread_local XlsxPackScope *tls_scope = nullptr;
+thread_local XlsxIo *tls_io = nullptr;
 thread_local std::string tls_message;
+
 }  // namespace
 
-// minizip's stdio file functions, with a write that fails once the scope's flag is set.
+// One temporary file of the library: a stdio stream of ours over a descriptor (fopencookie).
+struct XlsxTempFile {
+  XlsxIo *io;
+  int fd;
+  FILE *file = nullptr;
+
+  static ssize_t read(void *cookie, char *buf, size_t size) {
+    auto *f = static_cast<XlsxTempFile *>(cookie);
+    for (;;) {
+      ssize_t n = ::read(f->fd, buf, size);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      f->io->record(errno);
+      return -1;
+    }
+  }
+  // fopencookie: the bytes written, 0 on error.
+  static ssize_t write(void *cookie, const char *buf, size_t size) {
+    auto *f = static_cast<XlsxTempFile *>(cookie);
+    if (f->io->stopped()) {
+      errno = ECANCELED;
+      return 0;
+    }
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::write(f->fd, buf + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        f->io->record(n < 0 ? errno : EIO);
+        return 0;
+      }
+      done += static_cast<size_t>(n);
+    }
+    return static_cast<ssize_t>(size);
+  }
+  static int seek(void *cookie, off64_t *offset, int whence) {
+    auto *f = static_cast<XlsxTempFile *>(cookie);
+    off64_t at = lseek64(f->fd, *offset, whence);
+    if (at < 0) return -1;
+    *offset = at;
+    return 0;
+  }
+  static int close(void *cookie) {
+    auto *f = static_cast<XlsxTempFile *>(cookie);
+    int rc = ::close(f->fd);
+    f->io->forget(f);
+    delete f;
+    return rc;
+  }
+
+  // A new temporary file of io's in folder dir; nullptr with errno.
+  static FILE *open(XlsxIo &io, const char *dir) {
+    int fd = io.create_temp(dir);
+    if (fd < 0) return nullptr;
+    auto *f = new (std::nothrow) XlsxTempFile{&io, fd};
+    if (!f) {
+      ::close(fd);
+      errno = ENOMEM;
+      return nullptr;
+    }
+    cookie_io_functions_t funcs{};
+    funcs.read = &XlsxTempFile::read;
+    funcs.write = &XlsxTempFile::write;
+    funcs.seek = &XlsxTempFile::seek;
+    funcs.close = &XlsxTempFile::close;
+    f->file = fopencookie(f, "w+", funcs);
+    if (!f->file) {
+      int err = errno;
+      ::close(fd);
+      delete f;
+      errno = err;
+      return nullptr;
+    }
+    try {
+      io.add(f);
+    } catch (...) {
+      fclose(f->file);  // close() frees f
+      errno = ENOMEM;
+      return nullptr;
+    }
+    return f->file;
+  }
+};
+
+// minizip's stdio file functions, with a write that fails once the workbook is stopped.
 struct ZipIo {
   static uLong ZCALLBACK write(voidpf opaque, voidpf stream, const void *buf, uLong size) {
     auto *io = static_cast<ZipIo *>(opaque);
-    if (io->scope && io->scope->stop_.load(std::memory_order_relaxed)) {
-      io->scope->refused_ = true;
+    if (io->xlsx && io->xlsx->stopped()) {
       errno = ECANCELED;
       return 0;
     }
@@ -52,14 +143,65 @@ struct ZipIo {
   }
 
   zlib_filefunc64_def base{};
-  XlsxPackScope *scope = nullptr;
+  XlsxIo *xlsx = nullptr;
 };
 
-XlsxPackScope::XlsxPackScope(const std::atomic<bool> &stop) noexcept : stop_(stop), previous_(tls_scope) {
-  tls_scope = this;
+XlsxIo::~XlsxIo() { close_open_files(); }
+
+int XlsxIo::create_temp(const char *dir) {
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string name = std::string(dir) + "/" + name_prefix_ + std::to_string(names_.fetch_add(1)) + name_suffix_;
+    fd = open(name.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) continue;
+    if (fd >= 0 && unlink(name.c_str()) != 0 && errno != ENOENT) {  // ENOENT: a sweep was first
+      int err = errno;
+      close(fd);
+      errno = err;
+      return -1;
+    }
+    return fd;
+  }
+  errno = EEXIST;
+  return -1;
 }
 
-XlsxPackScope::~XlsxPackScope() { tls_scope = previous_; }
+void XlsxIo::record(int err) noexcept {
+  if (stopped()) return;  // a refused write makes later ones fail too: not the disk's fault
+  int none = 0;
+  temp_error_.compare_exchange_strong(none, err ? err : EIO, std::memory_order_relaxed);
+}
+
+void XlsxIo::add(XlsxTempFile *f) {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_.push_back(f);
+}
+
+void XlsxIo::forget(XlsxTempFile *f) noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_.erase(std::remove(open_.begin(), open_.end(), f), open_.end());
+}
+
+void XlsxIo::close_open_files() noexcept {
+  for (;;) {
+    FILE *file;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (open_.empty()) return;
+      file = open_.back()->file;
+    }
+    fclose(file);  // XlsxTempFile::close forgets it
+  }
+}
+
+size_t XlsxIo::open_files() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_.size();
+}
+
+XlsxIoScope::XlsxIoScope(XlsxIo &io) noexcept : previous_(tls_io) { tls_io = &io; }
+XlsxIoScope::~XlsxIoScope() { tls_io = previous_; }
 
 std::string take_xlsx_message() {
   std::string m;
@@ -69,15 +211,30 @@ std::string take_xlsx_message() {
 
 }  // namespace sqlexport
 
+using sqlexport::XlsxIo;
+using sqlexport::XlsxTempFile;
 using sqlexport::ZipIo;
 
-// packager.c's zipOpen (see xlsx_hooks.h). minizip copies the function table into the zip's
+// src/utility.c's tmpfileplus (lxw_tmpfile calls it with the workbook's tmpdir and no name). A
+// file of ours when a workbook's XlsxIoScope is alive on this thread; NULL (the library reports
+// it) when the file cannot be created or no scope is (every call of ours sets one).
+extern "C" FILE *sqlexport_lxw_tmpfile(const char *dir, const char *, char **pathname, int) {
+  if (pathname) *pathname = nullptr;
+  XlsxIo *io = sqlexport::tls_io;
+  if (!io || !dir) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return XlsxTempFile::open(*io, dir);
+}
+
+// src/packager.c's zipOpen (see xlsx_hooks.h). minizip copies the function table into the zip's
 // state; the ZipIo it points to must live until zipClose, which libxlsxwriter calls before
 // workbook_close returns: one per thread, reused by the next workbook.
 extern "C" zipFile sqlexport_lxw_zip_open(const char *pathname, int append) {
   thread_local ZipIo io;
   fill_fopen64_filefunc(&io.base);
-  io.scope = sqlexport::tls_scope;
+  io.xlsx = sqlexport::tls_io;
   zlib_filefunc64_def def{};
   def.zopen64_file = &ZipIo::open;
   def.zread_file = &ZipIo::read;

@@ -11,6 +11,8 @@ ends FAILED with failure_reason "io_error: ..." naming the path, and leaves no f
     a later one fails. Each run ends FAILED with io_error and 'File too large', no final or
     temporary file remains, the database stays intact (PRAGMA integrity_check) and usable (a small
     export then completes in the same process). The database itself stays far below the limit.
+    An xlsx export whose sheet data (libxlsxwriter's temporary file) passes the limit fails too,
+    though the workbook itself would be small.
 """
 import json
 import os
@@ -142,6 +144,7 @@ def child_result():
     t.define(db, "big_one_file", "big", "csv", {"order_by": ["id", "sub"]})
     t.define(db, "big_parts", "then_huge", "csv", {"file_max_bytes": 20000})
     t.define(db, "big_sorted", "big_sorted", "jsonl", {"order_by": ["id"]})
+    t.define(db, "big_xlsx", "big", "xlsx")
     t.define(db, "small_after", "small", "csv")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for suffix in ("", "-wal"):
@@ -151,7 +154,7 @@ def child_result():
     with open(script, "w") as fh:
         fh.write(CHILD)
     here = os.path.dirname(os.path.abspath(__file__))
-    names = ["big_one_file", "big_parts", "big_sorted", "small_after"]
+    names = ["big_one_file", "big_parts", "big_sorted", "big_xlsx", "small_after"]
     # only the child's worker (under the limit) may claim these runs: this connection's stops meanwhile
     db.execute("SELECT export_config('workers', 0)")
     try:
@@ -199,6 +202,15 @@ def test_file_too_large_in_sqlite_temp_file():
     assert "File too large" in reason, f"the system's error (EFBIG) is named: {reason!r}"
 
 
+def test_file_too_large_in_xlsx_temp_file():
+    # libxlsxwriter keeps a sheet's rows (10 MB of XML here) in a temporary file and ignores its
+    # write errors; the workbook itself would be tiny (the text is one letter repeated), so
+    # before ext/xlsx_hooks.h this run was COMPLETE with a sheet cut off at the limit.
+    reason = check_failed("big_xlsx")
+    assert reason == (f"io_error: cannot write the xlsx file '{FSIZE_OUT}/big_xlsx-1.xlsx': its temporary data in "
+                      f"'{FSIZE_OUT}': File too large"), reason
+
+
 def test_database_intact_and_usable():
     r = child_result()["small_after"]
     assert r["status"] == "COMPLETE", f"a small export after the failures, in the same process: {r}"
@@ -211,4 +223,4 @@ def test_database_intact_and_usable():
 
 t.main([test_parent_is_a_file, test_output_dir_is_a_file, test_output_dir_is_a_symlink, test_output_dir_under_proc,
         test_good_folder_still_works, test_file_too_large_one_file, test_file_too_large_after_complete_parts,
-        test_file_too_large_in_sqlite_temp_file, test_database_intact_and_usable])
+        test_file_too_large_in_sqlite_temp_file, test_file_too_large_in_xlsx_temp_file, test_database_intact_and_usable])

@@ -17,8 +17,8 @@
   - export_files: size, SHA-256, row counts, export_download; no temporary file left;
   - an abort mid-way leaves no file;
   - guarantee 8 while the workbook is packed: an abort or a close ends the run within about a
-    second (the packing, seconds of compression, is stopped), leaving nothing, and the closed
-    connection's run is queued again (CREATED);
+    second (the packing, seconds of compression, is stopped), leaving no file and no open
+    descriptor, and the closed connection's run is queued again (CREATED);
   - 3,000 random doubles read back bit for bit (17 significant digits where they need them);
   - LibreOffice (libreoffice-calc-nogui) converts an export to CSV headless, with the same values.
 """
@@ -282,11 +282,16 @@ def test_abort_midway_leaves_no_file():
 PACK_ROWS = 8000
 
 
-def packing_db(name):
+def packing_db(name, sheet_rows=None):
     """A database whose export `big` writes quickly but packs for seconds: 8,000 rows of four
     4,000-character hex texts (128 MB of sheet XML for libxlsxwriter to compress)."""
     path = os.path.join(folder, name + ".db")
-    conn = t.connect(path, output_dir=os.path.join(folder, name + "-out"))
+    if sheet_rows:
+        os.environ["SQLITE_EXPORT_TEST_XLSX_SHEET_ROWS"] = str(sheet_rows)
+    try:
+        conn = t.connect(path, output_dir=os.path.join(folder, name + "-out"))
+    finally:
+        os.environ.pop("SQLITE_EXPORT_TEST_XLSX_SHEET_ROWS", None)
     conn.execute(f"""CREATE VIEW big AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
                       WHERE i < {PACK_ROWS}) SELECT i AS id, hex(randomblob(2000)) AS a, hex(randomblob(2000)) AS b,
                       hex(randomblob(2000)) AS c, hex(randomblob(2000)) AS d FROM n""")
@@ -315,14 +320,28 @@ def packing_seconds():
     return seconds
 
 
+def open_in(out):
+    """This process's descriptors open on files in folder out (unlinked ones included)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(out + "/"):
+            found.append(target)
+    return found
+
+
 def test_stop_while_packing():
     """Guarantee 8 while libxlsxwriter packs the workbook: an abort, and a close of the
     connection, end the run within about a second, not when the packing would have ended
     (seconds later); nothing is left in the folder; the closed connection's run is queued again."""
     full = packing_seconds()
     assert full > 3, f"packing took only {full:.1f} s: too short to show that a stop does not wait for it"
-    # An abort.
-    _, conn = packing_db("pack-abort")
+    # An abort, with the rows on four sheets: packing stops in the first, and the library leaves
+    # the other sheets' temporary files open, which the run closes.
+    _, conn = packing_db("pack-abort", sheet_rows=PACK_ROWS // 4 + 1)
     conn.execute("CREATE TABLE one(x)")
     conn.execute("INSERT INTO one VALUES (1)")
     t.define(conn, "one", "one", "csv")
@@ -339,6 +358,7 @@ def test_stop_while_packing():
     assert took < 1.5, f"the worker was busy {took:.2f} s after an abort while packing (packing takes {full:.1f} s)"
     out = os.path.join(folder, "pack-abort-out")
     assert os.listdir(out) == ["one-1.csv"], os.listdir(out)  # nothing of the aborted run
+    assert open_in(out) == [], f"descriptors left open: {open_in(out)}"
     conn.close()
     # A close.
     path, conn = packing_db("pack-close")
@@ -350,6 +370,7 @@ def test_stop_while_packing():
     assert took < 1.5, f"closing the connection while packing took {took:.2f} s (packing takes {full:.1f} s)"
     out = os.path.join(folder, "pack-close-out")
     assert not os.path.isdir(out) or os.listdir(out) == [], os.listdir(out)
+    assert open_in(out) == [], f"descriptors left open: {open_in(out)}"
     # Read without the extension (loading it would start a worker that runs it again): queued
     # again (CREATED), no file recorded.
     check = t.sqlite3.connect(path)
