@@ -206,8 +206,7 @@ const std::vector<RefusedOption> &xlsx_refused_options() {
       {"line_ending", "an xlsx file has no lines"},
       {"bom", "an xlsx file is not a text file"},
       {"formula_escape", "text is always written as a text cell, never as a formula"},
-      {"compression", "an xlsx file is already a zip archive"},
-      {"compression_level", "an xlsx file is already a zip archive"},
+      {"compression", "an xlsx file is already a zip archive; compression_level sets how hard it is compressed"},
       {"file_max_bytes", "the size of a zip archive is known only once it is complete; use file_max_rows"},
   };
   return k;
@@ -379,7 +378,18 @@ Options parse_options(const std::string &json_text, Format format, const std::st
       }
     }
   }
-  if (level && !level->is_null()) {
+  if (o.xlsx) {
+    // The workbook's own zip (deflate): 1 (the default, fastest) to 9 (smallest).
+    if (level && !level->is_null()) {
+      if (!level->is_number_integer() || level->get<int64_t>() < 1 || level->get<int64_t>() > kXlsxMaxZipLevel)
+        bad(fmt::format("option 'compression_level' must be between 1 and {} for xlsx (how hard the workbook's zip "
+                        "is compressed), not {}",
+                        kXlsxMaxZipLevel, level->dump()));
+      o.compression_level = static_cast<int>(level->get<int64_t>());
+    } else {
+      o.compression_level = kXlsxDefaultZipLevel;
+    }
+  } else if (level && !level->is_null()) {
     Compression c = o.compression;
     if (c == Compression::none)
       bad("option 'compression_level' is only for compression \"gzip\" or \"zstd\"; this export has compression "
@@ -448,7 +458,7 @@ json Options::to_json() const {
   j["file_max_rows"] = file_max_rows;
   j["file_max_bytes"] = file_max_bytes;
   j["compression"] = compression_name(compression);
-  if (compression == Compression::none) j["compression_level"] = nullptr;
+  if (compression == Compression::none && !xlsx) j["compression_level"] = nullptr;
   else j["compression_level"] = compression_level;
   j["expires_days"] = expires_days;
   j["output_name"] = output_name;
@@ -462,8 +472,12 @@ json Options::to_json() const {
   else j["schedule"] = schedule;
   if (incremental_column.empty()) j["incremental"] = nullptr;
   else j["incremental"] = json{{"column", incremental_column}};
-  if (xlsx)
+  if (xlsx) {
     for (const auto &r : xlsx_refused_options()) j.erase(r.name);
+    // The zip's level shows only when it is not the default: a definition switched back to a
+    // text format without compression would otherwise carry a level that format refuses.
+    if (compression_level == kXlsxDefaultZipLevel) j.erase("compression_level");
+  }
   return j;
 }
 

@@ -14,6 +14,9 @@ namespace sqlexport {
 
 enum class Format { csv, tsv, jsonl, xlsx };
 
+constexpr int kXlsxDefaultZipLevel = 1;  // an xlsx workbook's zip: zlib level 1 (fastest)
+constexpr int kXlsxMaxZipLevel = 9;
+
 // Parse "csv", "tsv", "jsonl" or "xlsx"; throws ExportError(invalid_request) naming the value.
 Format parse_format(const std::string &text);
 const char *format_name(Format f) noexcept;
@@ -59,7 +62,9 @@ struct Options {
   int64_t file_max_bytes = 0;
   using Compression = sqlexport::Compression;
   Compression compression = Compression::none;
-  int compression_level = 0;  // set to the codec's default when compression is given without one
+  // Set to the codec's default when compression is given without one. For xlsx, the level of
+  // the workbook's zip (deflate, 1 to 9, default 1).
+  int compression_level = 0;
   Codec codec() const noexcept { return {compression, compression_level}; }
   int64_t expires_days = 60;
   std::string output_name;  // filled with the definition's name when not given

@@ -175,7 +175,9 @@ struct XlsxWorkbook::Impl {
   Impl(OutputDir &d, std::string name, std::string t, const Options &o, std::vector<std::string> cols,
        int64_t per_sheet)
       : dir(d), final_name(std::move(name)), tag(std::move(t)), options(o), columns(std::move(cols)),
-        sheet_rows(per_sheet), io("." + final_name + "-temp", "." + tag + ".tmp") {}
+        sheet_rows(per_sheet), io("." + final_name + "-temp", "." + tag + ".tmp") {
+    io.set_zip_level(options.compression_level >= 1 ? options.compression_level : kXlsxDefaultZipLevel);
+  }
 
   [[noreturn]] void temp_failed(int err) const {
     throw ExportError(Code::io_error, fmt::format("cannot write the xlsx file '{}': its temporary data in '{}': {}",

@@ -247,6 +247,19 @@ extern "C" zipFile sqlexport_lxw_zip_open(const char *pathname, int append) {
   return zipOpen2_64(pathname, append, nullptr, &def);
 }
 
+// src/packager.c's zipOpenNewFileInZip4_64: the same, at the workbook's level (xlsx_hooks.h).
+extern "C" int sqlexport_lxw_zip_entry(zipFile file, const char *filename, const zip_fileinfo *zipfi,
+                                       const void *extrafield_local, uInt size_extrafield_local,
+                                       const void *extrafield_global, uInt size_extrafield_global,
+                                       const char *comment, int method, int level, int raw, int windowBits,
+                                       int memLevel, int strategy, const char *password, uLong crcForCrypting,
+                                       uLong versionMadeBy, uLong flagBase, int zip64) {
+  if (XlsxIo *io = sqlexport::tls_io; io && method == Z_DEFLATED && !raw) level = io->zip_level();
+  return zipOpenNewFileInZip4_64(file, filename, zipfi, extrafield_local, size_extrafield_local, extrafield_global,
+                                 size_extrafield_global, comment, method, level, raw, windowBits, memLevel, strategy,
+                                 password, crcForCrypting, versionMadeBy, flagBase, zip64);
+}
+
 // libxlsxwriter's diagnostics (cmake/libxlsxwriter/R.h): kept, not printed.
 extern "C" void sqlexport_lxw_report(const char *format, ...) {
   char buf[512];

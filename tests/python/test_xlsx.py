@@ -12,6 +12,7 @@
   - a text longer than a cell holds (32,767 characters) fails the run with a message naming the
     row and the column, and leaves no file;
   - a pivot export, every cell against the grouped query;
+  - compression_level: the zip's deflate level (1 by default, 9 smaller, the same cells);
   - sheets: a full sheet continues on the next sheet of the same workbook, with the header again
     (SQLITE_EXPORT_TEST_XLSX_SHEET_ROWS makes sheets small), and file_max_rows makes parts;
   - export_files: size, SHA-256, row counts, export_download; no temporary file left;
@@ -250,6 +251,28 @@ def test_sheets_and_parts():
     conn.close()
 
 
+def test_zip_level():
+    """compression_level sets the deflate level of the workbook's zip: 1 by default (minizip
+    marks its members "super fast", general-purpose flag bits 1-2 = 3), 9 ("maximum", bits = 1)
+    makes a smaller file with the same cells."""
+    import zipfile
+    crit = json.dumps([{"attribute": "id", "operator": "IS_LESS_THAN_OR_EQUAL_TO", "value": 3000}])
+    _, fast = export("zip_fast", "orders", None, crit)
+    _, small = export("zip_small", "orders", {"compression_level": 9}, crit)
+    sizes = {}
+    for label, files, bits in (("default", fast, 3), ("level 9", small, 1)):
+        (f, data), = files
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            sheet = z.getinfo("xl/worksheets/sheet1.xml")
+            assert sheet.compress_type == zipfile.ZIP_DEFLATED, sheet.compress_type
+            assert (sheet.flag_bits >> 1) & 3 == bits, f"{label}: flag bits {sheet.flag_bits:#x}"
+            sizes[label] = sheet.compress_size
+    assert sizes["level 9"] < sizes["default"], sizes
+    read = [[c for c in openpyxl.load_workbook(io.BytesIO(files[0][1]), read_only=True).active.values]
+            for files in (fast, small)]
+    assert read[0] == read[1] and len(read[0]) == 3001, len(read[0])
+
+
 def test_abort_midway_leaves_no_file():
     path = os.path.join(folder, "abort.db")
     out = os.path.join(folder, "abort-out")
@@ -284,7 +307,7 @@ PACK_ROWS = 8000
 
 def packing_db(name, sheet_rows=None):
     """A database whose export `big` writes quickly but packs for seconds: 8,000 rows of four
-    4,000-character hex texts (128 MB of sheet XML for libxlsxwriter to compress)."""
+    4,000-character hex texts (128 MB of sheet XML for libxlsxwriter to compress at level 6)."""
     path = os.path.join(folder, name + ".db")
     if sheet_rows:
         os.environ["SQLITE_EXPORT_TEST_XLSX_SHEET_ROWS"] = str(sheet_rows)
@@ -295,7 +318,7 @@ def packing_db(name, sheet_rows=None):
     conn.execute(f"""CREATE VIEW big AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
                       WHERE i < {PACK_ROWS}) SELECT i AS id, hex(randomblob(2000)) AS a, hex(randomblob(2000)) AS b,
                       hex(randomblob(2000)) AS c, hex(randomblob(2000)) AS d FROM n""")
-    t.define(conn, "big", "big", "xlsx")
+    t.define(conn, "big", "big", "xlsx", {"compression_level": 6})  # zlib's default: slower than 1
     return path, conn
 
 
@@ -416,4 +439,4 @@ def test_libreoffice_reads_it():
 
 
 t.main([test_edge_values_hex, test_edge_values_base64, test_random_reals_read_back_exactly, test_text_too_long_fails_and_leaves_nothing, test_header_off,
-        test_pivot, test_sheets_and_parts, test_abort_midway_leaves_no_file, test_stop_while_packing, test_libreoffice_reads_it])
+        test_pivot, test_sheets_and_parts, test_zip_level, test_abort_midway_leaves_no_file, test_stop_while_packing, test_libreoffice_reads_it])

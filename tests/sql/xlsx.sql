@@ -14,7 +14,7 @@ INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx'
 INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx', '{"formula_escape": true}');
 INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx', '{"compression": "gzip"}');
 INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx', '{"compression": "zstd", "compression_level": 3}');
-INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx', '{"compression_level": 3}');
+INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx', '{"compression_level": 10}');
 INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx', '{"file_max_bytes": 1000000}');
 -- wrong values of the options it keeps are refused as for any format
 INSERT INTO exports(name, source, format, options) VALUES ('x', 'orders', 'xlsx', '{"blob": "raw"}');
@@ -39,6 +39,12 @@ SELECT format, json_extract(options, '$.delimiter'), json_extract(options, '$.co
 INSERT INTO exports(name, source, options) VALUES ('g', 'orders', '{"compression": "gzip"}');
 UPDATE exports SET format = 'xlsx' WHERE name = 'g';
 SELECT format FROM exports WHERE name = 'g';
+-- compression_level is the workbook's zip level (1 to 9); shown when not the default, 1
+INSERT INTO exports(name, source, format, options) VALUES ('z', 'orders', 'xlsx', '{"compression_level": 9}');
+SELECT json_extract(options, '$.compression_level') FROM exports WHERE name = 'z';
+UPDATE exports SET options = '{"compression_level": 1}' WHERE name = 'z';
+SELECT json_extract(options, '$.compression_level') IS NULL FROM exports WHERE name = 'z';
+DELETE FROM exports WHERE name = 'z';
 -- a run: one file per file_max_rows rows, recorded with format xlsx
 SELECT export_wait(export_run('x', '[]'), 60000);
 SELECT part, substr(path, instr(path, '-exports/') + 9), format, compression, row_count, size_bytes > 1000, length(sha256)

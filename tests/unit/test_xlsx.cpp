@@ -267,10 +267,21 @@ TEST_CASE("xlsx: options that do not apply are refused; at their defaults they a
         "cell, never as a formula); leave it out");
   CHECK(refused(R"({"compression": "gzip"})") ==
         "invalid_request: option 'compression' does not apply to format xlsx (an xlsx file is already a zip "
-        "archive); leave it out");
-  CHECK(refused(R"({"compression_level": 3})") ==
-        "invalid_request: option 'compression_level' does not apply to format xlsx (an xlsx file is already a zip "
-        "archive); leave it out");
+        "archive; compression_level sets how hard it is compressed); leave it out");
+  // compression_level is the level of the workbook's zip: 1 (default) to 9.
+  CHECK(refused(R"({"compression_level": 0})") ==
+        "invalid_request: option 'compression_level' must be between 1 and 9 for xlsx (how hard the workbook's zip "
+        "is compressed), not 0");
+  CHECK(refused(R"({"compression_level": 10})") ==
+        "invalid_request: option 'compression_level' must be between 1 and 9 for xlsx (how hard the workbook's zip "
+        "is compressed), not 10");
+  CHECK(refused(R"({"compression_level": "9"})") ==
+        "invalid_request: option 'compression_level' must be between 1 and 9 for xlsx (how hard the workbook's zip "
+        "is compressed), not \"9\"");
+  CHECK(parse_options("", Format::xlsx, "e", cols).compression_level == 1);
+  CHECK(parse_options(R"({"compression_level": 9})", Format::xlsx, "e", cols).compression_level == 9);
+  CHECK(parse_options(R"({"compression_level": 9})", Format::xlsx, "e", cols).to_json()["compression_level"] == 9);
+  CHECK_FALSE(parse_options(R"({"compression_level": 1})", Format::xlsx, "e", cols).to_json().contains("compression_level"));
   CHECK(refused(R"({"file_max_bytes": 1000000})") ==
         "invalid_request: option 'file_max_bytes' does not apply to format xlsx (the size of a zip archive is known "
         "only once it is complete; use file_max_rows); leave it out");
