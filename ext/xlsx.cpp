@@ -380,6 +380,7 @@ struct XlsxWorkbook::Impl {
   }
 
   std::unique_ptr<OutputFile> finish(const std::function<void()> &tick) {
+    if (int err = io.temp_error()) temp_failed(err);  // the last rows' writes failed: no packing
     {
       UseLocale use(locale);
       end_sheet();

@@ -15,6 +15,10 @@
 #include <minizip/ioapi.h>
 #include <minizip/zip.h>
 
+extern "C" {  // the library's own temporary files, for those not of a workbook of ours
+#include <xlsxwriter/third_party/tmpfileplus.h>
+}
+
 namespace sqlexport {
 
 namespace {
@@ -31,6 +35,10 @@ struct XlsxTempFile {
 
   static ssize_t read(void *cookie, char *buf, size_t size) {
     auto *f = static_cast<XlsxTempFile *>(cookie);
+    if (f->io->stopped()) {  // the library's copy loops end at the first failed read
+      errno = ECANCELED;
+      return -1;
+    }
     for (;;) {
       ssize_t n = ::read(f->fd, buf, size);
       if (n >= 0) return n;
@@ -61,7 +69,10 @@ struct XlsxTempFile {
   static int seek(void *cookie, off64_t *offset, int whence) {
     auto *f = static_cast<XlsxTempFile *>(cookie);
     off64_t at = lseek64(f->fd, *offset, whence);
-    if (at < 0) return -1;
+    if (at < 0) {
+      f->io->record(errno);  // the library would read on from the wrong place
+      return -1;
+    }
     *offset = at;
     return 0;
   }
@@ -148,14 +159,20 @@ struct ZipIo {
 
 XlsxIo::~XlsxIo() { close_open_files(); }
 
-int XlsxIo::create_temp(const char *dir) {
+int XlsxIo::create_temp(const char *dir) noexcept {
   int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string name = std::string(dir) + "/" + name_prefix_ + std::to_string(names_.fetch_add(1)) + name_suffix_;
-    fd = open(name.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, 0600);
+    char name[4096];  // no allocation: called from the library's C code, nothing may throw
+    int n = snprintf(name, sizeof name, "%s/%s%u%s", dir, name_prefix_.c_str(), names_.fetch_add(1),
+                     name_suffix_.c_str());
+    if (n < 0 || static_cast<size_t>(n) >= sizeof name) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    fd = open(name, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) continue;
-    if (fd >= 0 && unlink(name.c_str()) != 0 && errno != ENOENT) {  // ENOENT: a sweep was first
+    if (fd >= 0 && unlink(name) != 0 && errno != ENOENT) {  // ENOENT: a sweep was first
       int err = errno;
       close(fd);
       errno = err;
@@ -215,13 +232,16 @@ using sqlexport::XlsxIo;
 using sqlexport::XlsxTempFile;
 using sqlexport::ZipIo;
 
-// src/utility.c's tmpfileplus (lxw_tmpfile calls it with the workbook's tmpdir and no name). A
-// file of ours when a workbook's XlsxIoScope is alive on this thread; NULL (the library reports
-// it) when the file cannot be created or no scope is (every call of ours sets one).
-extern "C" FILE *sqlexport_lxw_tmpfile(const char *dir, const char *, char **pathname, int) {
-  if (pathname) *pathname = nullptr;
+// src/utility.c's tmpfileplus (lxw_tmpfile calls it with the workbook's tmpdir and no name): a
+// file of ours when a workbook's XlsxIoScope is alive on this thread (every call of ours sets
+// one), NULL with errno (the library reports it) when that file cannot be created; the
+// library's own tmpfileplus otherwise (an application using the static library's copy of
+// libxlsxwriter for its own workbooks).
+extern "C" FILE *sqlexport_lxw_tmpfile(const char *dir, const char *prefix, char **pathname, int keep) noexcept {
   XlsxIo *io = sqlexport::tls_io;
-  if (!io || !dir) {
+  if (!io) return tmpfileplus(dir, prefix, pathname, keep);  // not one of ours: the library's own way
+  if (pathname) *pathname = nullptr;
+  if (!dir) {
     errno = EINVAL;
     return nullptr;
   }
@@ -261,14 +281,17 @@ extern "C" int sqlexport_lxw_zip_entry(zipFile file, const char *filename, const
 }
 
 // libxlsxwriter's diagnostics (cmake/libxlsxwriter/R.h): kept, not printed.
-extern "C" void sqlexport_lxw_report(const char *format, ...) {
+extern "C" void sqlexport_lxw_report(const char *format, ...) noexcept {
   char buf[512];
   va_list ap;
   va_start(ap, format);
   int n = vsnprintf(buf, sizeof buf, format, ap);
   va_end(ap);
   if (n < 0) return;
-  std::string m(buf, static_cast<size_t>(n) < sizeof buf ? static_cast<size_t>(n) : sizeof buf - 1);
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  sqlexport::tls_message = std::move(m);
+  size_t len = static_cast<size_t>(n) < sizeof buf ? static_cast<size_t>(n) : sizeof buf - 1;
+  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) --len;
+  try {
+    sqlexport::tls_message.assign(buf, len);
+  } catch (...) {  // out of memory: the message is lost, nothing else
+  }
 }

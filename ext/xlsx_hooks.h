@@ -63,7 +63,7 @@ class XlsxIo {
   // For the hook: a new temporary file in folder dir (a path), read-write, without a name
   // (O_TMPFILE, or a name of ours unlinked at once). Never anywhere else: the library's own
   // tmpfileplus would try $TMPDIR, /tmp and "." when dir fails. -1 with errno.
-  int create_temp(const char *dir);
+  int create_temp(const char *dir) noexcept;
 
  private:
   friend struct XlsxTempFile;

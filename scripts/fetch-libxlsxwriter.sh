@@ -6,7 +6,9 @@
 # printf("%.16G"), 16 significant digits, so a REAL that needs 17 (0.30000000000000004) would read
 # back changed. The library's own build option USE_DTOA_LIBRARY writes the shortest digits that
 # read back as the same double (Milo Yip's Grisu2, bundled in its source). The source is Debian's,
-# as Debian ships it (apt-get source: signed Release file, checked checksums), unpatched.
+# as Debian ships it (apt-get source: signed Release file, checked checksums; Debian's own patch
+# series, empty for bookworm's 1.1.4-2); the project adds no patch (CMakeLists.txt maps three of
+# its calls to ext/xlsx_hooks.cpp with -D at compile time).
 #
 # It uses a private source list and package lists (under a temporary folder): the machine's apt
 # configuration is left as it is. Run by scripts/setup.sh; it writes only inside the repository
@@ -23,10 +25,14 @@ if [ -r /etc/os-release ]; then
   codename=${VERSION_CODENAME:-bookworm}
 fi
 mirror=${EXPORT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+if ! command -v dpkg-source >/dev/null 2>&1; then
+  echo "setup: apt-get source needs dpkg-source: install dpkg-dev (scripts/setup.sh does)" >&2
+  exit 1
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
-mkdir -p "$work/sources" "$work/lists/partial" "$work/src"
+mkdir -p "$work/sources" "$work/lists/partial" "$work/cache/archives/partial" "$work/src"
 cat >"$work/sources/debian-src.sources" <<EOF
 Types: deb-src
 URIs: $mirror
@@ -35,7 +41,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
 apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/sources"
-          -o "Dir::State::Lists=$work/lists" -o APT::Sandbox::User=root -qq)
+          -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root -qq)
 echo "setup: fetching Debian's source of libxlsxwriter ($codename) into .deps/libxlsxwriter"
 apt-get "${apt_opts[@]}" update
 (cd "$work/src" && apt-get "${apt_opts[@]}" source libxlsxwriter >/dev/null)
