@@ -427,7 +427,8 @@ struct XlsxWorkbook::Impl {
       }
     }
     packer.join();
-    io.close_open_files();  // those of sheets a stopped or failed packing did not reach
+    // A stopped or failed packing leaves the sheets it did not reach open: io closes them when
+    // this workbook is destroyed, which the exceptions below lead to.
     if (stopped) std::rethrow_exception(stopped);
     if (int err = io.temp_error()) temp_failed(err);
     if (rc != LXW_NO_ERROR)

@@ -8,6 +8,7 @@ clock; each case puts the shifted clock 20 minutes past the due time it wants, s
 depends on when the test runs.
 """
 import calendar
+import contextlib
 import json
 import os
 import re
@@ -91,6 +92,19 @@ def new_app(rows=20):
                    [(i, "click" if i % 2 else "view", f"2024-01-01T00:00:{i % 60:02d}Z") for i in range(1, rows + 1)])
     db.close()
     return path
+
+
+@contextlib.contextmanager
+def scheduled_app(workers):
+    """A connection with the extension to a new app database (new_app) with that many workers,
+    the clock offset at 0 before and after; closed at the end."""
+    set_offset(0)
+    db = t.connect(new_app(), workers=workers)
+    try:
+        yield db
+    finally:
+        db.close()
+        set_offset(0)
 
 
 def define_scheduled(db, name, schedule, criteria=CLICKS, source="events", options=None):

@@ -23,15 +23,13 @@ import json
 import time
 
 import exporttest as t
-from scheduletest import (MIN, HOUR, DAY, QUIET_S, set_offset, real_ms, now_ms, set_clock, iso, parse_iso,
-                           next_every, next_weekday_at, new_app, define_scheduled, definition, runs_of, wait_for,
+from scheduletest import (MIN, HOUR, DAY, QUIET_S, scheduled_app, set_offset, real_ms, now_ms, set_clock, iso,
+                           parse_iso, next_every, next_weekday_at, new_app, define_scheduled, definition, runs_of, wait_for,
                            check_scheduled_run)
 
 
 def test_next_run_at():
-    set_offset(0)
-    db = t.connect(new_app(), workers=0)
-    try:
+    with scheduled_app(workers=0) as db:
         cases = [
             ("every 15 minutes", "every 15 minutes", lambda ms: next_every(ms, 15 * MIN)),
             ("EVERY 15 minute", "every 15 minutes", lambda ms: next_every(ms, 15 * MIN)),
@@ -70,15 +68,10 @@ def test_next_run_at():
         assert parse_iso(d["next_run_at"]) > real_ms() + 3 * DAY
         # nothing ran: no worker here
         assert t.scalar(db, "SELECT count(*) FROM export_runs") == 0
-    finally:
-        set_offset(0)
-        db.close()
 
 
 def test_schedule_fires():
-    set_offset(0)
-    db = t.connect(new_app(), workers=1)
-    try:
+    with scheduled_app(workers=1) as db:
         d = define_scheduled(db, "hourly", "every 1 hour")
         h1 = parse_iso(d["next_run_at"])
         assert h1 == next_every(h1 - 1, HOUR) and h1 > now_ms(), d
@@ -113,9 +106,6 @@ def test_schedule_fires():
         assert info["origin"] == "manual" and info["scheduled_for"] is None and info["requested_by"] == "ops", info
         assert info["number"] == 3 and info["rows_written"] == 10, info
         assert definition(db, "hourly")["next_run_at"] == iso(h1 + 2 * HOUR)
-    finally:
-        db.close()
-        set_offset(0)
 
 
 def test_catch_up_after_downtime():
@@ -146,9 +136,7 @@ def test_catch_up_after_downtime():
 
 
 def test_no_worker_never_enqueues():
-    set_offset(0)
-    db = t.connect(new_app(), workers=0)
-    try:
+    with scheduled_app(workers=0) as db:
         d = define_scheduled(db, "idle", "every 1 hour")
         h1 = parse_iso(d["next_run_at"])
         set_clock(h1 + 20 * MIN)
@@ -161,15 +149,10 @@ def test_no_worker_never_enqueues():
         run = wait_for("the run once there is a worker", lambda: runs_of(db, "idle"))[0]
         check_scheduled_run(db, "idle", run, h1, 1)
         assert t.scalar(db, "SELECT export_wait(?, ?)", (run["id"], t.WAIT_MS)) == "COMPLETE"
-    finally:
-        db.close()
-        set_offset(0)
 
 
 def test_manual_run_metadata():
-    set_offset(0)
-    db = t.connect(new_app(), workers=1)
-    try:
+    with scheduled_app(workers=1) as db:
         t.define(db, "m", "events")
         meta = {"requested_by": "alice", "ticket": 42, "tags": ["a", "b"], "nested": {"x": None}}
         rid = t.scalar(db, "SELECT export_run('m', '[]', ?)", (json.dumps(meta),))
@@ -198,14 +181,10 @@ def test_manual_run_metadata():
         t.expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"full": "yes"}',), bad + "metadata 'full' must be true or false, not \"yes\"")
         t.expect_error(db, "SELECT export_run('m', '[]', ?)", ('{"full": true}',), bad + "metadata 'full' is only for an export with option 'incremental'")
         assert t.scalar(db, "SELECT count(*) FROM export_runs") == n, "a refused export_run queued a run"
-    finally:
-        db.close()
 
 
 def test_remove_and_change_schedule():
-    set_offset(0)
-    db = t.connect(new_app(), workers=0)
-    try:
+    with scheduled_app(workers=0) as db:
         d = define_scheduled(db, "rm", "every 15 minutes")
         assert d["next_run_at"] is not None
         db.execute("UPDATE exports SET options = json_set(options, '$.schedule', NULL) WHERE name = 'rm'")
@@ -227,14 +206,10 @@ def test_remove_and_change_schedule():
                      "gives none); set criteria, '[]' for every row")
         d = definition(db, "rm")
         assert json.loads(d["options"])["schedule"] == "every 1 hour" and d["criteria"] is not None, d
-    finally:
-        db.close()
 
 
 def test_errors():
-    set_offset(0)
-    db = t.connect(new_app(), workers=0)
-    try:
+    with scheduled_app(workers=0) as db:
         ins = "INSERT INTO exports(name, source, criteria, options) VALUES ('bad', 'events', ?, ?)"
         pre = "exports: invalid_request: option 'schedule'"
         cases = [
@@ -256,8 +231,6 @@ def test_errors():
                      "exports: invalid_request: option 'schedule' needs criteria fixed in the definition (a scheduled run "
                      "gives none); set criteria, '[]' for every row")
         assert t.scalar(db, "SELECT count(*) FROM exports") == 0
-    finally:
-        db.close()
 
 
 t.main([test_next_run_at, test_schedule_fires, test_catch_up_after_downtime, test_no_worker_never_enqueues,
